@@ -1,0 +1,58 @@
+# One entry point for every task. Each target installs what it needs first, so a fresh clone
+# only ever needs `make demo` or `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MELTANO_VENV := .venv-meltano
+MELTANO := $(MELTANO_VENV)/bin/meltano
+MELTANO_STAMP := $(MELTANO_VENV)/.installed
+PLUGINS_STAMP := .meltano/.plugins-installed
+PYTEST_ARGS ?=
+
+.PHONY: install meltano-install lint typecheck test test-fast demo bench chaos clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e ./tap-deel -e ./target-jumpcloud --group dev
+	touch $@
+
+# Meltano lives in its own environment: it pins its own dependencies, and it installs each
+# plugin into a virtualenv of its own under .meltano/.
+meltano-install: $(PLUGINS_STAMP)
+
+$(MELTANO_STAMP):
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(MELTANO_VENV)/bin/python -m pip install --quiet "meltano~=4.4"
+	touch $@
+
+$(PLUGINS_STAMP): $(MELTANO_STAMP) meltano.yml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
+	$(MELTANO) install
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy tap-deel/tap_deel target-jumpcloud/target_jumpcloud tests
+
+test: install meltano-install lint typecheck
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install meltano-install
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(PY) -m tests.demo
+
+bench: install
+	$(PY) -m tests.bench
+
+chaos: install
+	$(PY) -m pytest -m slow tests/reliability -p no:randomly $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""tap-deel: a Singer tap that extracts Deel workers and organisation data."""

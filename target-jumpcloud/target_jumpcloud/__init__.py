@@ -1,0 +1,1 @@
+"""target-jumpcloud: a Singer target that syncs HR workers into JumpCloud users."""

@@ -1,0 +1,5 @@
+"""Allow `python -m target_jumpcloud`."""
+
+from target_jumpcloud.target import TargetJumpCloud
+
+TargetJumpCloud.cli()

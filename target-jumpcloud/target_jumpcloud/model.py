@@ -1,0 +1,145 @@
+"""The value types that flow through the sync: record → desired user → action → outcome.
+
+They carry no behaviour beyond small conveniences, so the pure modules (mapping, usernames,
+planner) and the I/O modules (client, applier, report) can agree on them without importing
+each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """How one input record ended (contract §8). Exactly one per record."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SUSPENDED = "suspended"
+    REACTIVATED = "reactivated"
+    SKIPPED = "skipped"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+
+
+class UserState(StrEnum):
+    """JumpCloud's user states."""
+
+    STAGED = "STAGED"
+    ACTIVATED = "ACTIVATED"
+    SUSPENDED = "SUSPENDED"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredUser:
+    """A valid worker record, mapped to the JumpCloud attributes it should produce.
+
+    `attributes` holds every mapped JumpCloud attribute (API names, `email` and
+    `employeeIdentifier` included, `state` excluded), already trimmed and cut to length;
+    a value is `None` when the source was null, missing or empty.
+    """
+
+    position: int  # 0-based index of the record in the worker stream
+    profile_id: str  # the record's `employeeIdentifier` value (Deel profile id)
+    email: str  # the work email as given (trimmed)
+    active: bool
+    attributes: dict[str, str | None]
+    first_name: str | None  # raw name parts, for the username
+    last_name: str | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def email_key(self) -> str:
+        """The email as matched: case-insensitive."""
+        return self.email.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A record that failed validation (contract §3): it ends as `skipped` with `reason`."""
+
+    position: int
+    profile_id: str | None
+    email: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A JumpCloud user as the snapshot holds it: the compared attributes and the state."""
+
+    id: str
+    username: str
+    email: str
+    state: UserState
+    attributes: dict[str, str | None]  # the mapped attributes as JumpCloud has them
+
+    @property
+    def employee_identifier(self) -> str | None:
+        """The profile id this user is linked to, if any."""
+        return self.attributes.get("employeeIdentifier") or None
+
+
+class ActionKind(StrEnum):
+    """What the applier has to do for one record."""
+
+    CREATE = "create"
+    UPDATE = "update"  # changed attributes only (adoption included)
+    SUSPEND = "suspend"  # state SUSPENDED + suspended true, plus changed attributes
+    REACTIVATE = "reactivate"  # state ACTIVATED + suspended false, plus changed attributes
+
+
+@dataclass(slots=True)
+class Action:
+    """One planned write. `changes` maps attribute → (old, new) for reporting.
+
+    `payload` is the exact JSON body to send: for CREATE the full user (username, state and
+    suspended included), for the others only the changed attributes plus the state pair.
+    """
+
+    kind: ActionKind
+    desired: DesiredUser
+    payload: dict[str, Any]
+    user_id: str | None = None  # None for CREATE
+    username: str | None = None
+    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    outcome: Outcome = Outcome.UPDATED  # the outcome when the write succeeds
+    reason: str | None = None  # e.g. "adopted by email"
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """The final word on one input record: what the report and the summary show."""
+
+    position: int
+    deel_id: str | None
+    email: str | None
+    outcome: Outcome
+    reason: str | None = None
+    username: str | None = None
+    jumpcloud_id: str | None = None
+    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the run will do, decided before anything is written (contract §7).
+
+    `results` holds the records that need no write (skipped, conflict, unchanged); `actions`
+    the writes. Together they cover every input record exactly once.
+    """
+
+    actions: list[Action]
+    results: list[RecordResult]
+    matched_users: int  # JumpCloud users matched to a Deel record (the base of a % limit)
+    suspensions: int
+    suspension_limit: int
+
+    @property
+    def guard_tripped(self) -> bool:
+        """True when the plan suspends more users than allowed (equal is fine)."""
+        return self.suspensions > self.suspension_limit
