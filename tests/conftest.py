@@ -18,26 +18,26 @@ JUMPCLOUD_KEY = "jc-test-key"
 
 
 @pytest.fixture
-def deel_emulator() -> Iterator[EmulatorServer]:
+def deel_emulator() -> Iterator[EmulatorServer[DeelEmulator]]:
     """A Deel emulator with no people, the rate limit on; `.app` is the `DeelEmulator`."""
     with EmulatorServer(DeelEmulator(token=DEEL_TOKEN)) as server:
         yield server
 
 
 @pytest.fixture
-def jumpcloud_emulator() -> Iterator[EmulatorServer]:
+def jumpcloud_emulator() -> Iterator[EmulatorServer[JumpCloudEmulator]]:
     """An empty JumpCloud directory; `.app` is the `JumpCloudEmulator`."""
     with EmulatorServer(JumpCloudEmulator(api_key=JUMPCLOUD_KEY)) as server:
         yield server
 
 
 @pytest.fixture
-def deel_api_url(deel_emulator: EmulatorServer) -> str:
+def deel_api_url(deel_emulator: EmulatorServer[DeelEmulator]) -> str:
     """The tap's `api_url` for the Deel emulator."""
     return f"{deel_emulator.url}/rest/v2"
 
 
 @pytest.fixture
-def jumpcloud_api_url(jumpcloud_emulator: EmulatorServer) -> str:
+def jumpcloud_api_url(jumpcloud_emulator: EmulatorServer[JumpCloudEmulator]) -> str:
     """The target's `api_url` for the JumpCloud emulator."""
     return f"{jumpcloud_emulator.url}/api"

@@ -7,6 +7,7 @@ it over the `/_emulator/...` routes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -16,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
@@ -122,17 +123,31 @@ class FaultPlan:
         self._rng = random.Random(0)
         self.injected: Counter[str] = Counter()
 
-    def script(self, kind: str, *, method: str = "*", path: str = ".*", count: int = 1,
-               seconds: float = 0.0) -> None:
+    def script(
+        self,
+        kind: str,
+        *,
+        method: str = "*",
+        path: str = ".*",
+        count: int = 1,
+        seconds: float = 0.0,
+    ) -> None:
         """Queue `count` faults of `kind` for requests that match `method` and `path`."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
             self.scripted.append(ScriptedFault(Fault(kind, seconds), method, path, count))
 
-    def randomize(self, probability: float, kinds: tuple[str, ...] = FAULT_KINDS, *,
-                  seed: int = 0, paths: str = ".*", retry_after: float = 1.0,
-                  latency_spike: float = 0.2) -> None:
+    def randomize(
+        self,
+        probability: float,
+        kinds: tuple[str, ...] = FAULT_KINDS,
+        *,
+        seed: int = 0,
+        paths: str = ".*",
+        retry_after: float = 1.0,
+        latency_spike: float = 0.2,
+    ) -> None:
         """Fail each matching request with `probability`, the kind drawn from `kinds`."""
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
@@ -156,8 +171,11 @@ class FaultPlan:
         """The fault for this request, if any; commit faults only ever hit writes."""
         with self._lock:
             for item in self.scripted:
-                if (item.method in ("*", method) and re.fullmatch(item.path, path)
-                        and (is_write or item.fault.kind not in COMMIT_FAULTS)):
+                if (
+                    item.method in ("*", method)
+                    and re.fullmatch(item.path, path)
+                    and (is_write or item.fault.kind not in COMMIT_FAULTS)
+                ):
                     item.count -= 1
                     if item.count <= 0:
                         self.scripted.remove(item)
@@ -205,6 +223,10 @@ class EmulatorApp:
         """Serve `handler(request, *groups)` for `method` and the full-match regex `pattern`."""
         self.routes.append((method, re.compile(pattern), handler))
 
+    def is_write(self, request: Request) -> bool:
+        """Whether a request may change state, so commit faults can pick it (by method here)."""
+        return request.method in self.write_methods
+
     def authenticate(self, request: Request) -> Response | None:
         """Return an error response when the request is not authorised (subclasses decide)."""
         del request
@@ -225,7 +247,7 @@ class EmulatorApp:
         """The answer for an unknown route."""
         return Response(404, {"message": "Not Found"})
 
-    def dispatch(self, request: Request) -> tuple[Response | None, Fault | None]:
+    def dispatch(self, request: Request) -> tuple[Response | None, Fault | None]:  # noqa: PLR0911
         """Serve one request. A `None` response means: drop the connection without answering."""
         internal = request.path.startswith("/_emulator/")
         fault: Fault | None = None
@@ -235,8 +257,7 @@ class EmulatorApp:
             denied = self.authenticate(request)
             if denied is not None:
                 return denied, None
-            fault = self.faults.draw(request.method, request.path,
-                                     is_write=request.method in self.write_methods)
+            fault = self.faults.draw(request.method, request.path, is_write=self.is_write(request))
             if fault is not None and fault.kind == "latency":
                 time.sleep(fault.seconds)
                 fault = None
@@ -277,8 +298,15 @@ class EmulatorApp:
                 body = request.json()
             except ValueError:
                 body = request.body.decode("utf-8", "replace")
-        entry = LogEntry(time.monotonic(), request.method, request.path, request.query, status,
-                         fault.kind if fault else None, body)
+        entry = LogEntry(
+            time.monotonic(),
+            request.method,
+            request.path,
+            request.query,
+            status,
+            fault.kind if fault else None,
+            body,
+        )
         with self._log_lock:
             self.log.append(entry)
 
@@ -288,9 +316,12 @@ class EmulatorApp:
         """Logged requests, optionally filtered by method and by a full-match path regex."""
         with self._log_lock:
             entries = list(self.log)
-        return [e for e in entries
-                if (method is None or e.method == method)
-                and (path is None or re.fullmatch(path, e.path))]
+        return [
+            e
+            for e in entries
+            if (method is None or e.method == method)
+            and (path is None or re.fullmatch(path, e.path))
+        ]
 
     def counters(self) -> dict[str, Any]:
         """Request counts by method and status, and injected faults by kind."""
@@ -308,14 +339,23 @@ class EmulatorApp:
         with self._log_lock:
             self.log.clear()
 
-    # -- control routes -----------------------------------------------------------------------------
+    # -- control routes ----------------------------------------------------------------------------
 
     def _get_log(self, request: Request) -> Response:
         del request
-        return Response(200, [
-            {"method": e.method, "path": e.path, "query": e.query, "status": e.status,
-             "fault": e.fault} for e in self.requests()
-        ])
+        return Response(
+            200,
+            [
+                {
+                    "method": e.method,
+                    "path": e.path,
+                    "query": e.query,
+                    "status": e.status,
+                    "fault": e.fault,
+                }
+                for e in self.requests()
+            ],
+        )
 
     def _get_counters(self, request: Request) -> Response:
         del request
@@ -326,13 +366,21 @@ class EmulatorApp:
         if spec.get("clear"):
             self.faults.clear()
         for item in spec.get("script", []):
-            self.faults.script(item["kind"], method=item.get("method", "*"),
-                               path=item.get("path", ".*"), count=item.get("count", 1),
-                               seconds=item.get("seconds", 0.0))
+            self.faults.script(
+                item["kind"],
+                method=item.get("method", "*"),
+                path=item.get("path", ".*"),
+                count=item.get("count", 1),
+                seconds=item.get("seconds", 0.0),
+            )
         if "probability" in spec:
-            self.faults.randomize(spec["probability"], tuple(spec.get("kinds", FAULT_KINDS)),
-                                  seed=spec.get("seed", 0), paths=spec.get("paths", ".*"),
-                                  retry_after=spec.get("retry_after", 1.0))
+            self.faults.randomize(
+                spec["probability"],
+                tuple(spec.get("kinds", FAULT_KINDS)),
+                seed=spec.get("seed", 0),
+                paths=spec.get("paths", ".*"),
+                retry_after=spec.get("retry_after", 1.0),
+            )
         return Response(200, {"ok": True})
 
     def _post_latency(self, request: Request) -> Response:
@@ -348,6 +396,9 @@ class EmulatorApp:
 def _make_handler(app: EmulatorApp) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
+        # Headers and body go out in two writes: without TCP_NODELAY a small answer waits ~40 ms
+        # for the client's delayed ACK (Nagle), which swamps every latency and pacing figure.
+        disable_nagle_algorithm = True
         server_version = app.name
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -371,14 +422,14 @@ def _make_handler(app: EmulatorApp) -> type[BaseHTTPRequestHandler]:
             if response is None:
                 app.record(request, 0, fault)
                 self.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 return
             app.record(request, response.status, fault)
-            payload = response.raw if response.raw is not None else (
-                b"" if response.body is None else json.dumps(response.body).encode()
+            payload = (
+                response.raw
+                if response.raw is not None
+                else (b"" if response.body is None else json.dumps(response.body).encode())
             )
             self.send_response(response.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -393,10 +444,13 @@ def _make_handler(app: EmulatorApp) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class EmulatorServer:
+AppT = TypeVar("AppT", bound=EmulatorApp)
+
+
+class EmulatorServer(Generic[AppT]):
     """Serve an `EmulatorApp` on 127.0.0.1 in a daemon thread (port 0 = an ephemeral port)."""
 
-    def __init__(self, app: EmulatorApp, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: AppT, port: int = 0, host: str = "127.0.0.1") -> None:
         self.app = app
         self.httpd = ThreadingHTTPServer((host, port), _make_handler(app))
         self.httpd.daemon_threads = True
@@ -412,11 +466,14 @@ class EmulatorServer:
         """The server's root URL, e.g. http://127.0.0.1:51234."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> EmulatorServer:
+    def start(self) -> EmulatorServer[AppT]:
         """Start serving in the background and return self."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
-                                        name=f"{self.app.name}-server")
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"{self.app.name}-server",
+        )
         self._thread.start()
         return self
 
@@ -427,7 +484,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self) -> EmulatorServer[AppT]:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,420 @@
+"""Decide every write before anything is written (contract §§3-7): a pure function.
+
+`plan_sync` takes the mapped records, a JumpCloud snapshot and the options, and returns a
+`Plan`: the writes (`actions`) and the records that need none (`results`), together covering
+every input record exactly once, in stream order. The same inputs always give the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from target_jumpcloud.directory import Directory
+from target_jumpcloud.mapping import EMAIL
+from target_jumpcloud.model import (
+    Action,
+    ActionKind,
+    DesiredUser,
+    DirectoryUser,
+    Outcome,
+    Plan,
+    RecordResult,
+    RejectedRecord,
+    UserState,
+)
+from target_jumpcloud.settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
+from target_jumpcloud.usernames import UsernameAllocator, base_username
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from target_jumpcloud.settings import SuspensionLimit, SyncSettings
+
+REASON_ADOPTED = "adopted by email"
+REASON_KEPT_SUSPENDED = "suspended in JumpCloud; reactivate_suspended_users is off"
+REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
+REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
+_LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
+
+Change = tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The settings that shape a plan."""
+
+    user_state_on_create: UserState = UserState.STAGED
+    reactivate_suspended_users: bool = False
+    max_suspensions: SuspensionLimit = field(
+        default_factory=lambda: parse_suspension_limit(DEFAULT_MAX_SUSPENSIONS)
+    )
+
+    def __post_init__(self) -> None:
+        if self.user_state_on_create is UserState.SUSPENDED:
+            raise ValueError("user_state_on_create must be STAGED or ACTIVATED")
+
+    @classmethod
+    def from_settings(cls, settings: SyncSettings) -> PlanOptions:
+        """The plan options carried by validated target settings."""
+        return cls(
+            user_state_on_create=settings.user_state_on_create,
+            reactivate_suspended_users=settings.reactivate_suspended_users,
+            max_suspensions=settings.max_suspensions,
+        )
+
+
+def superseded_by_email_reason(profile_id: str) -> str:
+    """The reason on a record that lost to the one active record with its work email."""
+    return f"superseded by {profile_id} (same work email)"
+
+
+def diff_attributes(
+    desired: Mapping[str, str | None], current: Mapping[str, str | None]
+) -> dict[str, Change]:
+    """Attribute → (old, new) for what must change (contract §6).
+
+    Values are compared trimmed; null, missing and "" are equal; `email` compares
+    case-insensitively; an empty desired value never clears what JumpCloud has.
+    """
+    changes: dict[str, Change] = {}
+    for attribute, raw_new in desired.items():
+        new = _trimmed(raw_new)
+        if new is None:
+            continue
+        old = _trimmed(current.get(attribute))
+        same = (
+            old is not None and old.casefold() == new.casefold()
+            if attribute == EMAIL
+            else old == new
+        )
+        if not same:
+            changes[attribute] = (old, new)
+    return changes
+
+
+def _trimmed(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
+
+
+@dataclass
+class Deduplicated:
+    """The stream-wide rules of §3 applied: who goes on to matching, who ends here."""
+
+    applied: list[DesiredUser]  # stream order
+    decided: dict[int, RecordResult]  # stream index → skipped/conflict result
+    superseded: dict[str, frozenset[str]]  # winner's profile id → profile ids it superseded
+
+
+def dedupe(records: Sequence[DesiredUser | RejectedRecord]) -> Deduplicated:
+    """Apply §3's stream-wide rules: rejected records, duplicate profile ids, shared emails.
+
+    - A rejected record is skipped with its validation reason.
+    - The same profile id more than once: the last record counts (even a rejected one: the
+      newest HR data wins and stale data is never applied); earlier ones are skipped.
+    - Surviving valid records sharing a work email (any case): exactly one active → it is
+      used and the others are skipped as superseded by it; otherwise each is a conflict.
+    """
+    last_index: dict[str, int] = {}
+    for index, record in enumerate(records):
+        if record.profile_id is not None:
+            last_index[record.profile_id] = index
+
+    decided: dict[int, RecordResult] = {}
+    by_email: dict[str, list[tuple[int, DesiredUser]]] = {}
+    for index, record in enumerate(records):
+        if isinstance(record, RejectedRecord):
+            decided[index] = _result(record, Outcome.SKIPPED, record.reason)
+        elif last_index[record.profile_id] != index:
+            decided[index] = _result(record, Outcome.SKIPPED, REASON_SUPERSEDED_SAME_ID)
+        else:
+            by_email.setdefault(record.email_key, []).append((index, record))
+
+    superseded: dict[str, frozenset[str]] = {}
+    for group in by_email.values():
+        if len(group) == 1:
+            continue
+        active = [desired for _, desired in group if desired.active]
+        if len(active) == 1:
+            winner = active[0]
+            losers = [(i, d) for i, d in group if d is not winner]
+            reason = superseded_by_email_reason(winner.profile_id)
+            for index, desired in losers:
+                decided[index] = _result(desired, Outcome.SKIPPED, reason)
+            superseded[winner.profile_id] = frozenset(d.profile_id for _, d in losers)
+        else:
+            reason = _shared_email_reason([d for _, d in group], len(active))
+            for index, desired in group:
+                decided[index] = _result(desired, Outcome.CONFLICT, reason)
+
+    applied = [
+        record
+        for index, record in enumerate(records)
+        if index not in decided and isinstance(record, DesiredUser)
+    ]
+    return Deduplicated(applied=applied, decided=decided, superseded=superseded)
+
+
+def _shared_email_reason(group: list[DesiredUser], active: int) -> str:
+    ids = _listed([d.profile_id for d in group])
+    which = "none of them is active" if active == 0 else f"{active} of them are active"
+    return f"work email is shared by {len(group)} records (profile ids {ids}) and {which}"
+
+
+def _listed(items: list[str]) -> str:
+    """A comma list that names at most a few items, so reasons stay one line."""
+    shown = ", ".join(items[:_LISTED_MAX])
+    extra = len(items) - _LISTED_MAX
+    return f"{shown} and {extra} more" if extra > 0 else shown
+
+
+def _result(
+    record: DesiredUser | RejectedRecord,
+    outcome: Outcome,
+    reason: str | None,
+    user: DirectoryUser | None = None,
+    changes: dict[str, Change] | None = None,
+) -> RecordResult:
+    return RecordResult(
+        position=record.position,
+        deel_id=record.profile_id,
+        email=record.email,
+        outcome=outcome,
+        reason=reason,
+        username=user.username if user else None,
+        jumpcloud_id=user.id if user else None,
+        changes=changes or {},
+        warnings=record.warnings if isinstance(record, DesiredUser) else (),
+    )
+
+
+def _user_label(user: DirectoryUser) -> str:
+    return f"{user.username!r} ({user.id})"
+
+
+@dataclass
+class _Match:
+    """The JumpCloud user a record is linked to, or why it cannot be linked."""
+
+    user: DirectoryUser | None = None
+    adopted: bool = False
+    conflict: str | None = None
+
+
+def _match(
+    desired: DesiredUser, directory: Directory, superseded: Mapping[str, frozenset[str]]
+) -> _Match:
+    """Find the record's JumpCloud user (rule §4).
+
+    By profile id; else adopt by email when that user is unlinked or linked to a record
+    this one superseded; a user linked to anything else is a conflict, never a guess.
+    """
+    linked = directory.employee_id_holders(desired.profile_id)
+    if len(linked) > 1:
+        users = _listed([_user_label(u) for u in linked])
+        return _Match(
+            conflict=f"profile id {desired.profile_id} is linked to {len(linked)} "
+            f"JumpCloud users ({users})"
+        )
+    if linked:
+        return _Match(user=linked[0])
+    holders = directory.email_holders(desired.email)
+    if not holders:
+        return _Match()
+    if len(holders) > 1:
+        users = _listed([_user_label(u) for u in holders])
+        return _Match(
+            conflict=f"work email is held by {len(holders)} JumpCloud users ({users}); "
+            "cannot tell which one to adopt"
+        )
+    holder = holders[0]
+    linked_to = holder.employee_identifier
+    if linked_to is None or linked_to in superseded.get(desired.profile_id, frozenset()):
+        return _Match(user=holder, adopted=True)
+    return _Match(
+        conflict=f"work email is held by JumpCloud user {_user_label(holder)}, "
+        f"which is linked to another profile id ({linked_to})"
+    )
+
+
+class _Planner:
+    """One planning pass; holds the per-run state (allocator, matched users, suspensions)."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        options: PlanOptions,
+        superseded: Mapping[str, frozenset[str]],
+        allocator: UsernameAllocator,
+    ) -> None:
+        self.directory = directory
+        self.options = options
+        self.superseded = superseded
+        self.allocator = allocator
+        self.matched: set[str] = set()
+
+    def plan(self, desired: DesiredUser) -> Action | RecordResult:
+        match = _match(desired, self.directory, self.superseded)
+        if match.conflict is not None:
+            return _result(desired, Outcome.CONFLICT, match.conflict)
+        if match.user is None:
+            return self._new_user(desired)
+        return self._existing_user(desired, match.user, adopted=match.adopted)
+
+    def _new_user(self, desired: DesiredUser) -> Action | RecordResult:
+        if not desired.active:
+            return _result(desired, Outcome.SKIPPED, REASON_INACTIVE_NEW)
+        username = self.allocator.allocate(
+            base_username(desired.first_name, desired.last_name, desired.email)
+        )
+        payload: dict[str, object] = {"username": username}
+        payload.update((k, v) for k, v in desired.attributes.items() if v is not None)
+        payload["state"] = self.options.user_state_on_create.value
+        payload["suspended"] = False
+        return Action(
+            kind=ActionKind.CREATE,
+            desired=desired,
+            payload=payload,
+            username=username,
+            outcome=Outcome.CREATED,
+        )
+
+    def _existing_user(
+        self, desired: DesiredUser, user: DirectoryUser, *, adopted: bool
+    ) -> Action | RecordResult:
+        self.matched.add(user.id)
+        current = user.attributes
+        if EMAIL not in current:
+            current = {**current, EMAIL: user.email}
+        changes = diff_attributes(desired.attributes, current)
+        if EMAIL in changes:
+            blocker = self.directory.email_holder(desired.email, exclude_id=user.id)
+            if blocker is not None:
+                reason = (
+                    f"work email changes to {desired.email!r}, which JumpCloud user "
+                    f"{_user_label(blocker)} already holds"
+                )
+                return _result(desired, Outcome.CONFLICT, reason, user)
+
+        suspended = user.state is UserState.SUSPENDED
+        reasons = [REASON_ADOPTED] if adopted else []
+        kind, outcome = ActionKind.UPDATE, Outcome.UPDATED
+        state_pair: dict[str, object] = {}
+        if desired.active and suspended:
+            if self.options.reactivate_suspended_users:
+                kind, outcome = ActionKind.REACTIVATE, Outcome.REACTIVATED
+                state_pair = {"state": UserState.ACTIVATED.value, "suspended": False}
+            else:
+                reasons.append(REASON_KEPT_SUSPENDED)
+        elif not desired.active and not suspended:
+            kind, outcome = ActionKind.SUSPEND, Outcome.SUSPENDED
+            state_pair = {"state": UserState.SUSPENDED.value, "suspended": True}
+
+        joined = "; ".join(reasons) or None
+        if not changes and not state_pair:
+            return _result(desired, Outcome.UNCHANGED, joined, user)
+        payload: dict[str, object] = {attr: new for attr, (_, new) in changes.items()}
+        payload.update(state_pair)
+        return Action(
+            kind=kind,
+            desired=desired,
+            payload=payload,
+            user_id=user.id,
+            username=user.username,
+            changes=changes,
+            outcome=outcome,
+            reason=joined,
+        )
+
+
+def plan_sync(
+    records: Sequence[DesiredUser | RejectedRecord],
+    directory: Directory,
+    options: PlanOptions,
+    *,
+    allocator: UsernameAllocator | None = None,
+) -> Plan:
+    """Plan the whole run (contract §§3-7); pure and deterministic.
+
+    Usernames are allocated in stream order against every username in `directory`. Pass
+    `allocator` (seeded with `directory.usernames()`) to keep it for the applier: it then
+    also holds the planned usernames, so a create retried with the next number can never
+    take a name planned for someone else. The guard is computed, not enforced:
+    `Plan.guard_tripped` tells the caller.
+    """
+    deduped = dedupe(records)
+    if allocator is None:
+        allocator = UsernameAllocator(directory.usernames())
+    planner = _Planner(directory, options, deduped.superseded, allocator)
+    actions: list[Action] = []
+    results: list[RecordResult] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, DesiredUser) or index in deduped.decided:
+            results.append(deduped.decided[index])  # every rejected record is decided
+            continue
+        outcome = planner.plan(record)
+        if isinstance(outcome, Action):
+            actions.append(outcome)
+        else:
+            results.append(outcome)
+
+    suspensions = sum(1 for action in actions if action.kind is ActionKind.SUSPEND)
+    matched = len(planner.matched)
+    return Plan(
+        actions=actions,
+        results=results,
+        matched_users=matched,
+        suspensions=suspensions,
+        suspension_limit=options.max_suspensions.limit_for(matched),
+    )
+
+
+def _new_id(action: Action) -> str:
+    return f"new-{action.desired.position}"
+
+
+def apply_to_directory(
+    plan: Plan, directory: Directory, new_id: Callable[[Action], str] = _new_id
+) -> Directory:
+    """A copy of `directory` as it would be after every action succeeded (nothing else changes).
+
+    Pure: used to check that a second plan is empty, and for dry-run previews. `new_id`
+    names created users (default "new-<stream position>").
+    """
+    result = Directory(directory)
+    for action in plan.actions:
+        payload = action.payload
+        if action.kind is ActionKind.CREATE:
+            attributes = {name: _payload_text(payload, name) for name in action.desired.attributes}
+            result.add(
+                DirectoryUser(
+                    id=new_id(action),
+                    username=str(payload["username"]),
+                    email=str(payload[EMAIL]),
+                    state=UserState(str(payload["state"])),
+                    attributes=attributes,
+                )
+            )
+            continue
+        user = result.get(action.user_id or "")
+        if user is None:
+            raise KeyError(f"action for unknown JumpCloud user {action.user_id!r}")
+        attributes = dict(user.attributes)
+        for name in action.desired.attributes:
+            if name in payload:
+                attributes[name] = _payload_text(payload, name)
+        result.add(
+            DirectoryUser(
+                id=user.id,
+                username=user.username,
+                email=str(payload.get(EMAIL, user.email)),
+                state=UserState(str(payload["state"])) if "state" in payload else user.state,
+                attributes=attributes,
+            )
+        )
+    return result
+
+
+def _payload_text(payload: Mapping[str, object], name: str) -> str | None:
+    value = payload.get(name)
+    return None if value is None else str(value)

@@ -1,0 +1,229 @@
+"""Turn the raw target config into validated, typed settings (contract §§2, 7, 10).
+
+Every problem is a `ConfigError` whose message names the setting, so a bad config stops the
+run before any connection with a message an administrator can act on. The API key is never
+echoed: not in an error message, not in a repr.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from target_jumpcloud.model import UserState
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_API_URL = "https://console.jumpcloud.com/api"
+DEFAULT_WORKER_STREAM = "people"
+DEFAULT_MAX_SUSPENSIONS = "20%"
+MIN_PERCENT_LIMIT = 5  # a percentage limit never allows fewer suspensions than this
+_PERCENT_MAX = 100
+
+_PERCENT_RE = re.compile(r"^(\d+)\s*%$")
+_INTEGER_RE = re.compile(r"^\d+$")
+_CREATE_STATES = (UserState.STAGED, UserState.ACTIVATED)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message starts with the setting's name."""
+
+
+@dataclass(frozen=True)
+class SuspensionLimit:
+    """The `max_suspensions` guard: a fixed count or a percentage of matched users."""
+
+    value: int
+    percent: bool
+
+    def limit_for(self, matched_users: int) -> int:
+        """How many suspensions one run may plan, given the users matched to HR records.
+
+        A percentage rounds down and never allows fewer than 5, so a small directory is not
+        blocked by a single leaver; an integer is taken as given (0 means every suspension
+        needs a person).
+        """
+        if not self.percent:
+            return self.value
+        return max(MIN_PERCENT_LIMIT, math.floor(matched_users * self.value / _PERCENT_MAX))
+
+    def __str__(self) -> str:
+        return f"{self.value}%" if self.percent else str(self.value)
+
+
+def parse_suspension_limit(raw: object) -> SuspensionLimit:
+    """Read `max_suspensions`: an integer ≥ 0, a digit string, or a whole percentage 0-100%."""
+    error = ConfigError(
+        f"max_suspensions: expected an integer or a percentage like '20%', got {_shown(raw)}"
+    )
+    if isinstance(raw, bool):  # bool is an int subclass: True must not mean 1
+        raise error
+    if isinstance(raw, int):
+        if raw < 0:
+            raise ConfigError(f"max_suspensions: must not be negative, got {raw}")
+        return SuspensionLimit(raw, percent=False)
+    if not isinstance(raw, str):
+        raise error
+    text = raw.strip()
+    if _INTEGER_RE.fullmatch(text):
+        return SuspensionLimit(int(text), percent=False)
+    match = _PERCENT_RE.fullmatch(text)
+    if match is None:
+        raise error
+    value = int(match.group(1))
+    if value > _PERCENT_MAX:
+        raise ConfigError(f"max_suspensions: a percentage must be between 0% and 100%, got {raw!r}")
+    return SuspensionLimit(value, percent=True)
+
+
+def _is_loopback(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1: the only hosts allowed without TLS."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(url: str, setting: str) -> str:
+    """Check that `url` uses HTTPS (plain HTTP only for loopback); return it without a trailing /.
+
+    Checked before any connection so an API key is never sent in clear text. The message
+    shows only scheme and host, so credentials written into a URL are not echoed.
+    """
+    if not url.strip():
+        raise ConfigError(f"{setting}: expected a URL such as 'https://host/path'")
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"{setting}: not a valid URL") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"} or not host:
+        raise ConfigError(f"{setting}: expected an https:// URL with a host name")
+    if scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"{setting}: HTTPS is required for every host except loopback "
+            f"(localhost, 127.0.0.0/8, ::1), got http://{host}"
+        )
+    return text.rstrip("/")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The validated target settings. `api_key` is kept out of the repr on purpose."""
+
+    api_url: str
+    api_key: str = field(repr=False)
+    org_id: str | None
+    worker_stream: str
+    mapping: dict[str, str]  # the merged attribute mapping (JumpCloud attribute → record path)
+    user_state_on_create: UserState
+    reactivate_suspended_users: bool
+    max_suspensions: SuspensionLimit
+    dry_run: bool
+    report_path: str | None
+
+
+def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
+    """Validate the raw config (as Singer/Meltano hands it over) into `SyncSettings`.
+
+    Unknown keys are ignored: the Singer SDK adds its own settings to the same object.
+    """
+    from target_jumpcloud.mapping import merge_mapping  # noqa: PLC0415 - mapping imports us
+
+    api_key = config.get("api_key")
+    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
+        raise ConfigError("api_key: required (a JumpCloud API key, from config or environment)")
+    if not isinstance(api_key, str):
+        raise ConfigError("api_key: expected a string")
+
+    raw_url = config.get("api_url")
+    if raw_url is not None and not isinstance(raw_url, str):
+        raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
+    api_url = require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
+    return SyncSettings(
+        api_url=api_url,
+        api_key=api_key.strip(),
+        org_id=_optional_text(config, "org_id"),
+        worker_stream=_optional_text(config, "worker_stream") or DEFAULT_WORKER_STREAM,
+        mapping=merge_mapping(_mapping_overrides(config.get("mapping"))),
+        user_state_on_create=_create_state(config.get("user_state_on_create")),
+        reactivate_suspended_users=_flag(config, "reactivate_suspended_users"),
+        max_suspensions=parse_suspension_limit(_raw_max_suspensions(config)),
+        dry_run=_flag(config, "dry_run"),
+        report_path=_optional_text(config, "report_path"),
+    )
+
+
+def _raw_max_suspensions(config: Mapping[str, Any]) -> object:
+    """The raw `max_suspensions` value, or the default when absent or blank."""
+    value = config.get("max_suspensions")
+    return DEFAULT_MAX_SUSPENSIONS if value is None or value == "" else value
+
+
+def _shown(value: object) -> str:
+    """A short rendering of a bad (non-secret) value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."  # noqa: PLR2004 - display width
+
+
+def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
+    """A string setting that may be absent; blank counts as absent (empty env var)."""
+    value = config.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: expected a string, got {_shown(value)}")
+    return value.strip() or None
+
+
+def _flag(config: Mapping[str, Any], name: str) -> bool:
+    """A boolean setting; "true"/"false" strings are accepted because env vars are text."""
+    value = config.get(name)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise ConfigError(f"{name}: expected true or false, got {_shown(value)}")
+
+
+def _create_state(value: object) -> UserState:
+    """`user_state_on_create`: STAGED (default) or ACTIVATED, any case."""
+    if value is None or value == "":
+        return UserState.STAGED
+    if isinstance(value, str):
+        for state in _CREATE_STATES:
+            if value.strip().upper() == state.value:
+                return state
+    raise ConfigError(
+        f"user_state_on_create: expected 'STAGED' or 'ACTIVATED', got {_shown(value)}"
+    )
+
+
+def _mapping_overrides(value: object) -> Mapping[str, str | None] | None:
+    """`mapping` as an object; a JSON string is decoded (Meltano passes objects via env vars)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"mapping: not a valid JSON object ({exc.msg})") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "mapping: expected an object from JumpCloud attribute to record path, "
+            f"got {type(value).__name__}"
+        )
+    return value
