@@ -1,0 +1,284 @@
+"""The base stream for Deel's REST API: auth, pacing, retries, error handling, page parsing."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
+
+from tap_deel import errors
+from tap_deel.pagination import page_rows, parse_body
+from tap_deel.projection import Projector, compile_projector
+from tap_deel.retries import BackoffPolicy, parse_retry_after
+from tap_deel.settings import check_api_url, configured_api_url
+from tap_deel.throttle import DEFAULT_MARGIN_SECONDS, SlidingWindowThrottle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterable
+
+    from backoff.types import Details
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+
+REQUEST_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class SharedHttp:
+    """What every stream of one tap shares: the API base URL, one session, one throttle.
+
+    One `requests.Session` keeps the connection to Deel alive across pages and streams; one
+    throttle keeps the whole tap (all streams, retries included) under Deel's rate limit.
+    """
+
+    api_url: str
+    max_requests_per_second: int
+    throttle_margin: float = DEFAULT_MARGIN_SECONDS
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @cached_property
+    def base_url(self) -> str:
+        """The validated `api_url` (HTTPS unless loopback), checked before the first request."""
+        return check_api_url(self.api_url)
+
+    @cached_property
+    def throttle(self) -> SlidingWindowThrottle:
+        """The tap's one request limiter."""
+        return SlidingWindowThrottle(self.max_requests_per_second, margin=self.throttle_margin)
+
+
+def _path_of(response: requests.Response) -> str:
+    return urlsplit(response.url).path or "/"
+
+
+def _method_of(response: requests.Response) -> str:
+    return response.request.method or "GET"
+
+
+class DeelStream(RESTStream[Any]):
+    """A Deel list endpoint: `GET {api_url}{path}` answering `{"data": [...], "page": {...}}`.
+
+    Subclasses set `name`, `path`, `schema`, `required_scope` and, when the endpoint pages,
+    `get_new_paginator` and `get_http_request`.
+    """
+
+    #: The record schema (see schemas.py); every stream's primary key is `id`.
+    record_schema: ClassVar[dict[str, Any]]
+    #: The Deel scope the endpoint needs, named when Deel answers 403.
+    required_scope: ClassVar[str] = "people:read"
+    allow_redirects = False  # a redirect never gets to carry the token elsewhere
+    #: Records are parsed JSON; `post_process` drops unknown keys, which is all they need
+    #: (the SDK's recursive conformance took most of the tap's time on the people schema).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    #: Retry timing; tests swap in a fast policy.
+    backoff_policy: ClassVar[BackoffPolicy] = BackoffPolicy()
+    #: Extra random wait as a fraction of each computed wait (never shortens a Retry-After).
+    jitter_fraction: ClassVar[float] = 0.1
+
+    def __init__(self, tap: Tap, *, shared: SharedHttp) -> None:
+        """Create the stream.
+
+        Args:
+            tap: The tap this stream belongs to.
+            shared: The tap-wide session, throttle and base URL.
+        """
+        self.shared = shared
+        super().__init__(tap=tap, schema=self.record_schema)
+        self._requests_session = shared.session
+        # Full table (no replication key): Deel offers no updated-since filter.
+        self.primary_keys = ("id",)
+        self._warned_paths: set[str] = set()
+
+    @cached_property
+    def projector(self) -> Projector:
+        """Drops, in place, whatever the stream schema does not declare."""
+        return compile_projector(self.schema)
+
+    # -- request -----------------------------------------------------------------------------
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return self.shared.base_url
+
+    @override
+    @property
+    def requests_session(self) -> requests.Session:
+        return self.shared.session
+
+    @override
+    @cached_property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        return BearerTokenAuthenticator(token=self.config["api_token"])
+
+    @override
+    @cached_property
+    def user_agent(self) -> str:
+        return f"tap-deel/{self._tap.plugin_version}"
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return REQUEST_TIMEOUT_SECONDS
+
+    @override
+    def request_decorator(
+        self, func: Callable[..., requests.Response]
+    ) -> Callable[..., requests.Response]:
+        """Pace every attempt through the shared throttle, then retry with backoff.
+
+        The throttle sits inside the retry loop, so retries are paced like first attempts.
+        """
+        throttle = self.shared.throttle
+
+        @wraps(func)
+        def paced(*args: Any, **kwargs: Any) -> requests.Response:  # noqa: ANN401
+            with throttle.slot():
+                return func(*args, **kwargs)
+
+        return super().request_decorator(paced)
+
+    # -- answers -----------------------------------------------------------------------------
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        """Classify Deel's answer, then parse the body (once; a garbled body is retried).
+
+        Raises:
+            DeelAccessError: On 401 (names `api_token`) or 403 (names the missing scope).
+            RetriableAPIError: On 429, 5xx, or a 2xx body that is not JSON.
+            FatalAPIError: On any other non-2xx status, or a body without a `data` array.
+        """
+        status = response.status_code
+        method, path = _method_of(response), _path_of(response)
+        if status == HTTPStatus.UNAUTHORIZED:
+            raise errors.DeelAccessError(errors.unauthorized_message(method, path))
+        if status == HTTPStatus.FORBIDDEN:
+            raise errors.DeelAccessError(
+                errors.forbidden_message(method, path, self.name, self.required_scope)
+            )
+        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            raise FatalAPIError(self.response_error_message(response))
+        try:
+            body = parse_body(response)
+        except ValueError:
+            msg = f"Deel answered {method} {path} with a body that is not JSON"
+            raise RetriableAPIError(msg, response) from None
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            msg = f"Deel answered {method} {path} without a `data` array"
+            raise FatalAPIError(msg)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        """Status, reason, method and path only: Deel's error bodies can carry people's data."""
+        return errors.http_error_message(
+            response.status_code,
+            response.reason,
+            _method_of(response),
+            _path_of(response),
+            self.name,
+        )
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The page's `data` rows (the body was parsed once, in `validate_response`)."""
+        rows = page_rows(parse_body(response))
+        for row in rows:
+            if not isinstance(row, dict):
+                msg = f"Deel answered {_path_of(response)} with a row that is not an object"
+                raise FatalAPIError(msg)
+        return rows
+
+    @override
+    def post_process(
+        self, row: dict[str, Any], context: Context | None = None
+    ) -> dict[str, Any] | None:
+        """Make the row match the schema: fields Deel added since are dropped, with a warning."""
+        dropped = self.projector(row)
+        if dropped and not dropped <= self._warned_paths:
+            self._warned_paths |= dropped
+            self.logger.warning(
+                "Dropping fields the %s schema does not declare: %s",
+                self.name,
+                ", ".join(sorted(dropped)),
+            )
+        return row
+
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator[Any] | None:
+        """Unpaged by default: one request answers the whole list."""
+        return None
+
+    # -- retries -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _retry_after_of(exception: BaseException) -> float | None:
+        response = getattr(exception, "response", None)
+        if response is None:
+            return None
+        return parse_retry_after(response.headers.get("Retry-After"))
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Capped exponential waits, or the server's Retry-After when it sends one."""
+        return self.backoff_policy.wait_generator(self._retry_after_of)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return self.backoff_policy.max_tries
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        """Add up to `jitter_fraction` of the wait, at random; never shorten it."""
+        return value * (1.0 + self.jitter_fraction * random.random())  # noqa: S311 -- not crypto
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        """One warning line per retry: what failed and how long we wait (no body, no token)."""
+        exception = details.get("exception")
+        if isinstance(exception, RetriableAPIError) and exception.response is not None:
+            cause = f"HTTP {exception.response.status_code}"
+        else:
+            cause = type(exception).__name__ if exception is not None else "an error"
+        self.logger.warning(
+            "Retrying %s (stream '%s') in %.2f s after attempt %d failed with %s",
+            self.path,
+            self.name,
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+            cause,
+        )
+
+
+def default_shared_http(config: dict[str, Any]) -> SharedHttp:
+    """The shared HTTP state for a tap config (no network access).
+
+    Args:
+        config: The tap's (validated) config.
+
+    Returns:
+        A `SharedHttp` for it.
+    """
+    return SharedHttp(
+        api_url=configured_api_url(config),
+        max_requests_per_second=int(config.get("max_requests_per_second") or 5),
+    )

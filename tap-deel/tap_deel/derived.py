@@ -1,0 +1,151 @@
+"""The three top-level fields the tap adds to every person (contract §1), as pure functions.
+
+A target never has to know Deel's nesting: it reads `work_email`, `active` and `team`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator, Mapping
+
+    Person = Mapping[str, Any]
+    Employment = Mapping[str, Any]
+
+DERIVED_FIELDS = ("work_email", "active", "team")
+
+
+def _employments(person: Person) -> list[Employment]:
+    """The person's employments that are objects, in Deel's order."""
+    employments = person.get("employments")
+    if not isinstance(employments, list):
+        return []
+    return [item for item in employments if isinstance(item, dict)]
+
+
+def _primary_index(employments: list[Employment]) -> int | None:
+    """Index of the primary employment: the first not ended, else the first; None if none."""
+    if not employments:
+        return None
+    for index, employment in enumerate(employments):
+        if not employment.get("is_ended"):  # false, or not reported
+            return index
+    return 0
+
+
+def primary_employment(person: Person) -> Employment | None:
+    """The primary employment: the first one whose `is_ended` is false, else the first one.
+
+    An employment whose `is_ended` is absent or null counts as not ended.
+
+    Args:
+        person: A Deel person object.
+
+    Returns:
+        That employment, or None when the person has no employments.
+    """
+    employments = _employments(person)
+    index = _primary_index(employments)
+    return None if index is None else employments[index]
+
+
+def _employments_primary_first(person: Person) -> Iterator[Employment]:
+    employments = _employments(person)
+    index = _primary_index(employments)
+    if index is None:
+        return
+    yield employments[index]
+    for other, employment in enumerate(employments):
+        if other != index:
+            yield employment
+
+
+def _text(value: object) -> str | None:
+    """A non-blank string, stripped; None for anything else."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value:
+            return value
+    return None
+
+
+def work_email(person: Person) -> str | None:
+    """The person's work email address.
+
+    The first non-empty `emails[].value` whose `type` is `work`; else the first non-empty
+    `work_email` of the employments, the primary employment's first and then the others in
+    order. A `personal` or `primary` address is never used.
+
+    Args:
+        person: A Deel person object.
+
+    Returns:
+        The address (stripped), or None when there is none.
+    """
+    emails = person.get("emails")
+    if isinstance(emails, list):
+        for entry in emails:
+            if not isinstance(entry, dict):
+                continue
+            kind = entry.get("type")
+            if isinstance(kind, str) and kind.strip().lower() == "work":
+                value = _text(entry.get("value"))
+                if value is not None:
+                    return value
+    for employment in _employments_primary_first(person):
+        value = _text(employment.get("work_email"))
+        if value is not None:
+            return value
+    return None
+
+
+def is_active(person: Person, active_hiring_statuses: Collection[str]) -> bool:
+    """Whether the person counts as active: `hiring_status` is one of the given statuses.
+
+    Args:
+        person: A Deel person object.
+        active_hiring_statuses: The setting `active_hiring_statuses`.
+
+    Returns:
+        True when `hiring_status` is in the collection, else False (also when it is missing).
+    """
+    status = person.get("hiring_status")
+    return isinstance(status, str) and status in active_hiring_statuses
+
+
+def team_name(person: Person) -> str | None:
+    """The name of the primary employment's team.
+
+    Args:
+        person: A Deel person object.
+
+    Returns:
+        `team.name` of the primary employment, or None when there is none.
+    """
+    employment = primary_employment(person)
+    if employment is None:
+        return None
+    team = employment.get("team")
+    if not isinstance(team, dict):
+        return None
+    return _text(team.get("name"))
+
+
+def add_derived_fields(
+    person: dict[str, Any], active_hiring_statuses: Collection[str]
+) -> dict[str, Any]:
+    """Set `work_email`, `active` and `team` on the person, in place, and return it.
+
+    Args:
+        person: A Deel person object, as the API returned it.
+        active_hiring_statuses: The setting `active_hiring_statuses` (a frozenset is fastest).
+
+    Returns:
+        The same dict, with the three derived fields set (any values Deel sent under those
+        names are replaced).
+    """
+    person["work_email"] = work_email(person)
+    person["active"] = is_active(person, active_hiring_statuses)
+    person["team"] = team_name(person)
+    return person

@@ -1,0 +1,214 @@
+"""The tap's streams: people (with derived fields) and the organisation data around them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typing_extensions import override
+
+from tap_deel import schemas
+from tap_deel.client import DeelStream
+from tap_deel.derived import add_derived_fields
+from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator
+from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+
+class _PagedStream(DeelStream):
+    """A paged endpoint; `max_page_size` is the endpoint's own largest `limit`."""
+
+    max_page_size: ClassVar[int] = MAX_PAGE_SIZE
+
+    @cached_property
+    def page_size(self) -> int:
+        """The `limit` sent: the setting `page_size`, capped at the endpoint's maximum."""
+        return max(1, min(int(self.config.get("page_size") or MAX_PAGE_SIZE), self.max_page_size))
+
+
+class OffsetStream(_PagedStream):
+    """Record-offset paging (`offset`, `limit`).
+
+    Rows are de-duplicated by `id` within a run: should a row move between pages while Deel's
+    data changes under us, it is still emitted once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        self._seen_ids: set[Any] = set()
+
+    @override
+    def get_new_paginator(self) -> DeelOffsetPaginator:
+        return DeelOffsetPaginator(self.page_size)
+
+    @override
+    def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.params["offset"] = page.next_page_token or 0
+        request.params["limit"] = self.page_size
+        return request
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self._seen_ids = set()
+        return super().get_records(context)
+
+    @override
+    def post_process(
+        self, row: dict[str, Any], context: Context | None = None
+    ) -> dict[str, Any] | None:
+        key = row.get("id")
+        if key in self._seen_ids:
+            self.logger.warning("Skipping a repeated %s row (it moved between pages)", self.name)
+            return None
+        self._seen_ids.add(key)
+        return super().post_process(row, context)
+
+
+class CursorStream(_PagedStream):
+    """Opaque-cursor paging: `page.cursor` goes back as `cursor_param`."""
+
+    cursor_param: ClassVar[str] = "cursor"
+
+    @override
+    def get_new_paginator(self) -> DeelCursorPaginator:
+        return DeelCursorPaginator()
+
+    @override
+    def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.params[self.cursor_param] = page.next_page_token  # None: not sent
+        request.params["limit"] = self.page_size
+        return request
+
+
+class PeopleStream(OffsetStream):
+    """Every person from `GET /people`, plus `work_email`, `active` and `team` (contract §1)."""
+
+    name = "people"
+    path = "/people"
+    record_schema = schemas.PEOPLE
+    required_scope = "people:read"
+
+    @cached_property
+    def active_hiring_statuses(self) -> frozenset[str]:
+        """The setting `active_hiring_statuses`, as a set."""
+        configured = self.config.get("active_hiring_statuses")
+        if configured is None:
+            configured = DEFAULT_ACTIVE_HIRING_STATUSES
+        return frozenset(configured)
+
+    @override
+    def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        # A fixed order keeps offset pages consistent with each other.
+        request.params["sort_by"] = "id"
+        request.params["sort_order"] = "asc"
+        hiring_types = self.config.get("hiring_types")
+        if hiring_types:
+            request.params["hiring_types"] = list(hiring_types)  # sent as a repeated key
+        return request
+
+    @override
+    def post_process(
+        self, row: dict[str, Any], context: Context | None = None
+    ) -> dict[str, Any] | None:
+        person = super().post_process(row, context)
+        if person is None:
+            return None
+        return add_derived_fields(person, self.active_hiring_statuses)
+
+
+class ManagersStream(OffsetStream):
+    """`GET /managers`: people who manage others (offset-paged; `limit` at most 100)."""
+
+    name = "managers"
+    path = "/managers"
+    record_schema = schemas.MANAGERS
+    required_scope = "organizations:read"
+    max_page_size = 100
+
+
+class ContractsStream(CursorStream):
+    """`GET /contracts` (cursor-paged with `after_cursor`; `limit` at most 99)."""
+
+    name = "contracts"
+    path = "/contracts"
+    record_schema = schemas.CONTRACTS
+    required_scope = "contracts:read"
+    cursor_param = "after_cursor"
+    max_page_size = 99
+
+
+class LegalEntitiesStream(CursorStream):
+    """`GET /legal-entities` (cursor-paged; `limit` at most 100)."""
+
+    name = "legal_entities"
+    path = "/legal-entities"
+    record_schema = schemas.LEGAL_ENTITIES
+    required_scope = "organizations:read"
+    max_page_size = 100
+
+
+class GroupsStream(CursorStream):
+    """`GET /groups` (cursor-paged; `limit` at most 100)."""
+
+    name = "groups"
+    path = "/groups"
+    record_schema = schemas.GROUPS
+    required_scope = "groups:read"
+    max_page_size = 100
+
+
+class TeamsStream(DeelStream):
+    """`GET /teams` (one page)."""
+
+    name = "teams"
+    path = "/teams"
+    record_schema = schemas.TEAMS
+    required_scope = "organizations:read"
+
+
+class DepartmentsStream(DeelStream):
+    """`GET /departments` (one page)."""
+
+    name = "departments"
+    path = "/departments"
+    record_schema = schemas.DEPARTMENTS
+    required_scope = "organizations:read"
+
+
+class WorkingLocationsStream(DeelStream):
+    """`GET /working-locations` (one page)."""
+
+    name = "working_locations"
+    path = "/working-locations"
+    record_schema = schemas.WORKING_LOCATIONS
+    required_scope = "organizations:read"
+
+
+class OrganizationsStream(DeelStream):
+    """`GET /organizations` (one page: the token's own organisation)."""
+
+    name = "organizations"
+    path = "/organizations"
+    record_schema = schemas.ORGANIZATIONS
+    required_scope = "organizations:read"
+
+
+STREAM_TYPES: tuple[type[DeelStream], ...] = (
+    PeopleStream,
+    ContractsStream,
+    LegalEntitiesStream,
+    GroupsStream,
+    ManagersStream,
+    TeamsStream,
+    DepartmentsStream,
+    WorkingLocationsStream,
+    OrganizationsStream,
+)
