@@ -1,0 +1,453 @@
+"""A small JumpCloud V1 client: the only place that talks HTTP to JumpCloud (contract §§9-10).
+
+Why not the SDK's REST machinery: a target has none, and the create path needs a rule the
+generic retry decorators cannot express: a POST whose outcome is unknown (timeout, dropped
+connection, 5xx) must not be retried blindly, because JumpCloud may already have stored the
+user. `create_user` raises `UnknownOutcomeError` instead and leaves the decision to the
+applier, which looks the user up first.
+
+Secrets: the API key only ever lives in the session headers. Every message this module
+builds is scrubbed of it, and error messages carry the HTTP status and JumpCloud's short
+`message`, never a response body with people's data.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from target_jumpcloud.settings import require_secure_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
+logger = logging.getLogger("target-jumpcloud.client")
+
+PAGE_SIZE: Final = 100  # JumpCloud's documented maximum `limit` on list endpoints
+_MESSAGE_LIMIT: Final = 300  # JumpCloud's `message` is cut to this many characters
+_RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+_HTTP_TOO_MANY: Final = 429
+_HTTP_SERVER_ERROR: Final = 500
+_HTTP_BAD_REQUEST: Final = 400
+_HTTP_UNAUTHORIZED: Final = 401
+_HTTP_FORBIDDEN: Final = 403
+_HTTP_NOT_FOUND: Final = 404
+_TRANSPORT_ERRORS: Final = (requests.ConnectionError, requests.Timeout)
+
+
+class JumpCloudError(Exception):
+    """A JumpCloud request that did not succeed. `status` is None for transport errors."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, api_message: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.api_message = api_message  # JumpCloud's own `message`, when it sent one
+
+
+class AuthenticationError(JumpCloudError):
+    """JumpCloud refused the credentials; `setting` names the one to fix (`api_key`/`org_id`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        setting: str,
+        status: int | None = None,
+        api_message: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, api_message=api_message)
+        self.setting = setting
+
+
+class UnknownOutcomeError(JumpCloudError):
+    """A create whose result is unknown: JumpCloud may or may not have stored the user."""
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date).
+
+    Returns None when the header is absent or unreadable, so the caller falls back to its
+    own backoff; a date in the past gives 0.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # noqa: PLR0124 - NaN check
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class JumpCloudClient:
+    """JumpCloud's V1 system-user API over one keep-alive `requests.Session`.
+
+    Retries 429, 5xx, dropped connections and timeouts with capped exponential backoff (with
+    jitter) and honours `Retry-After`; never retries any other 4xx. Thread-safe for the
+    applier's worker threads: the session's pool holds `pool_size` connections.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        org_id: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+        retry_after_cap: float = 120.0,
+        pool_size: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = require_secure_url(api_url, "api_url")  # before any connection
+        if not api_key:
+            raise AuthenticationError("no API key given; set `api_key`", setting="api_key")
+        self._api_key = api_key
+        self.org_id = org_id or None
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        self._random = random.Random()  # noqa: S311 - jitter, not security
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update(
+            {
+                "x-api-key": api_key,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": "target-jumpcloud",
+            }
+        )
+        if self.org_id:
+            self.session.headers["x-org-id"] = self.org_id
+
+    def __repr__(self) -> str:
+        return f"JumpCloudClient(api_url={self.api_url!r}, org_id={self.org_id!r})"
+
+    def pause(self, attempt: int) -> None:
+        """Sleep the backoff of `attempt` (the applier's pause before re-sending a create)."""
+        self._sleep(self._backoff(attempt))
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.session.close()
+
+    # -- public API ------------------------------------------------------------------------
+
+    def check_access(self) -> None:
+        """One cheap request that proves the key (and org id) work, before any input is read.
+
+        Raises:
+            AuthenticationError: JumpCloud refused the key, or the org id (400/404 on it).
+            JumpCloudError: JumpCloud could not be reached after retries.
+        """
+        try:
+            self._request("GET", "/systemusers", params={"limit": 1, "fields": "_id"})
+        except AuthenticationError:
+            raise
+        except JumpCloudError as exc:
+            if self.org_id and exc.status in {_HTTP_BAD_REQUEST, _HTTP_NOT_FOUND}:
+                raise AuthenticationError(
+                    f"JumpCloud refused the organisation id (HTTP {exc.status}"
+                    f"{_suffix(exc.api_message)}); check the setting `org_id`",
+                    setting="org_id",
+                    status=exc.status,
+                    api_message=exc.api_message,
+                ) from None
+            raise
+
+    def iter_users(
+        self, fields: list[str] | None = None, *, concurrency: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """Every system user, paged 100 at a time by `skip`, sorted by `_id`, in order.
+
+        Stops without an extra request once `skip` reaches `totalCount` or a page comes back
+        short, so N users cost exactly ceil(N / 100) requests (one for an empty directory).
+        With `concurrency` > 1, the pages the first answer's `totalCount` announces are
+        fetched that many at a time: 100,000 users are 1,000 round trips, and one at a time
+        they would take minutes against the real service.
+        """
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "sort": "_id"}
+        if fields:
+            params["fields"] = " ".join(fields)
+        results, total = self._user_page(params, 0)
+        yield from results
+        skip = len(results)
+        if len(results) < PAGE_SIZE or (total is not None and skip >= total):
+            return
+        if concurrency > 1 and total is not None:
+            skips = range(skip, total, PAGE_SIZE)
+            with ThreadPoolExecutor(
+                max_workers=concurrency, thread_name_prefix="jumpcloud-list"
+            ) as pool:
+                pages = pool.map(lambda start: self._user_page(params, start), skips)
+                for results, page_total in pages:
+                    yield from results
+                    skip += len(results)
+                    total = page_total
+                    if len(results) < PAGE_SIZE:
+                        return  # the directory shrank meanwhile: this was the last page
+            if total is None or skip >= total:
+                return
+        while True:  # one page at a time (also: users added while the pages were fetched)
+            results, total = self._user_page(params, skip)
+            yield from results
+            skip += len(results)
+            if len(results) < PAGE_SIZE or (total is not None and skip >= total):
+                return
+
+    def _user_page(
+        self, params: Mapping[str, Any], skip: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        body = self._request("GET", "/systemusers", params={**params, "skip": skip})
+        return _list_body(body, "GET /systemusers")
+
+    def find_users_by(
+        self, field: str, value: str, *, ignore_case: bool = False
+    ) -> list[dict[str, Any]]:
+        """The users whose `field` equals `value`.
+
+        JumpCloud's filters are case-sensitive, while usernames and emails are unique without
+        regard to case. With `ignore_case`, an exact look-up that finds nothing is followed by
+        a text search on that field, keeping only case-insensitively equal values.
+        """
+        users = self._all_pages(
+            "GET", "/systemusers", {"sort": "_id", "filter": f"{field}:$eq:{value}"}
+        )
+        if users or not ignore_case:
+            return users
+        wanted = value.casefold()
+        found = self._all_pages(
+            "POST",
+            "/search/systemusers",
+            {"sort": "_id"},
+            body={"searchFilter": {"searchTerm": value, "fields": [field]}},
+        )
+        return [
+            user
+            for user in found
+            if isinstance(user.get(field), str) and user[field].casefold() == wanted
+        ]
+
+    def _all_pages(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        body: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every page of a (small) filtered list; a search is a read, so retries are safe."""
+        users: list[dict[str, Any]] = []
+        skip = 0
+        while True:
+            page = {**params, "limit": PAGE_SIZE, "skip": skip}
+            answer = self._request(method, path, params=page, json_body=body)
+            results, total = _list_body(answer, f"{method} {path}")
+            users.extend(results)
+            skip += len(results)
+            if len(results) < PAGE_SIZE or (total is not None and skip >= total):
+                return users
+
+    def create_user(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new user; returns JumpCloud's user object (with `_id`).
+
+        Only a 429 is retried here (JumpCloud refused the request, nothing was stored).
+
+        Raises:
+            UnknownOutcomeError: timeout, dropped connection or 5xx: the user may exist now.
+            JumpCloudError: any other refusal (a 400 carries JumpCloud's message).
+        """
+        body = self._request("POST", "/systemusers", json_body=payload, idempotent=False)
+        return _user_body(body, "POST /systemusers")
+
+    def update_user(self, user_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the changed attributes of one user; idempotent, so every transient error retries."""
+        body = self._request("PUT", f"/systemusers/{user_id}", json_body=payload)
+        return _user_body(body, "PUT /systemusers/{id}")
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:  # noqa: ANN401 - decoded JSON
+        """Send one request with the retry policy; return the decoded JSON body."""
+        what = f"{method} {path}"
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(
+                    method,
+                    self.api_url + path,
+                    params=params,
+                    json=json_body,
+                    timeout=self.timeout,
+                )
+            except _TRANSPORT_ERRORS as exc:
+                reason = self._scrub(_transport_reason(exc))
+                if not idempotent:
+                    raise UnknownOutcomeError(
+                        f"{what}: {reason}; the request may have been processed"
+                    ) from None
+                if attempt >= self.max_retries:
+                    raise JumpCloudError(
+                        f"{what}: {reason} (gave up after {attempt + 1} attempts)"
+                    ) from None
+                delay = self._backoff(attempt)
+                logger.warning("%s: %s; retrying in %.1fs", what, reason, delay)
+            else:
+                status = response.status_code
+                if status < _HTTP_BAD_REQUEST:
+                    return self._decode(response, what)
+                api_message = self._api_message(response)
+                if status not in _RETRY_STATUSES:
+                    raise self._refusal(what, status, api_message)
+                if not idempotent and status != _HTTP_TOO_MANY:
+                    raise UnknownOutcomeError(
+                        f"{what}: HTTP {status}{_suffix(api_message)}; "
+                        "the request may have been processed",
+                        status=status,
+                        api_message=api_message,
+                    )
+                if attempt >= self.max_retries:
+                    raise JumpCloudError(
+                        f"{what}: HTTP {status}{_suffix(api_message)} "
+                        f"(gave up after {attempt + 1} attempts)",
+                        status=status,
+                        api_message=api_message,
+                    )
+                delay = self._retry_delay(response, attempt)
+                logger.warning("%s: HTTP %s; retrying in %.1fs", what, status, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with jitter (half to full of the step)."""
+        step: float = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return step * (0.5 + self._random.random() / 2)
+
+    def _retry_delay(self, response: requests.Response, attempt: int) -> float:
+        """The server's `Retry-After` when it sends one (capped), else our own backoff."""
+        told = parse_retry_after(response.headers.get("Retry-After"))
+        if told is not None:
+            return min(told, self.retry_after_cap)
+        return self._backoff(attempt)
+
+    def _refusal(self, what: str, status: int, api_message: str | None) -> JumpCloudError:
+        """The exception for a non-retried 4xx; 401/403 name the setting to fix."""
+        if status == _HTTP_UNAUTHORIZED:
+            hint = (
+                "check the settings `api_key` and `org_id`"
+                if self.org_id
+                else "check the setting `api_key` (a multi-tenant key also needs `org_id`)"
+            )
+            return AuthenticationError(
+                f"JumpCloud rejected the API key (HTTP 401{_suffix(api_message)}); {hint}",
+                setting="api_key",
+                status=status,
+                api_message=api_message,
+            )
+        if status == _HTTP_FORBIDDEN:
+            setting = "org_id" if self.org_id else "api_key"
+            return AuthenticationError(
+                f"{what}: JumpCloud refused access (HTTP 403{_suffix(api_message)}); "
+                f"check the permissions of the key and the setting `{setting}`",
+                setting=setting,
+                status=status,
+                api_message=api_message,
+            )
+        return JumpCloudError(
+            f"{what}: HTTP {status}{_suffix(api_message)}", status=status, api_message=api_message
+        )
+
+    def _api_message(self, response: requests.Response) -> str | None:
+        """JumpCloud's `message` (or `error`) field, shortened and scrubbed; never the body."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        message = body.get("message") or body.get("error")
+        if not isinstance(message, str) or not message.strip():
+            return None
+        text = " ".join(message.split())
+        if len(text) > _MESSAGE_LIMIT:
+            text = text[: _MESSAGE_LIMIT - 3] + "..."
+        return self._scrub(text)
+
+    def _decode(self, response: requests.Response, what: str) -> Any:  # noqa: ANN401
+        """The JSON body of a success; an unreadable one is an error, not a crash."""
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise JumpCloudError(
+                f"{what}: HTTP {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        """Remove the API key from a message, whatever produced it."""
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _suffix(api_message: str | None) -> str:
+    return f": {api_message}" if api_message else ""
+
+
+def _transport_reason(exc: Exception) -> str:
+    """A one-line reason for a transport error, without the long urllib3 chain."""
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return "connection failed or was dropped"
+
+
+def _list_body(body: Any, what: str) -> tuple[list[dict[str, Any]], int | None]:  # noqa: ANN401
+    """`{totalCount, results}` → (results, totalCount); a different shape is an error."""
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise JumpCloudError(f"{what}: unexpected response (no `results` list)")
+    results = [item for item in body["results"] if isinstance(item, dict)]
+    total = body.get("totalCount")
+    return results, total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _user_body(body: Any, what: str) -> dict[str, Any]:  # noqa: ANN401
+    """A user object with an id (`_id`, or `id` as some responses have it)."""
+    if not isinstance(body, dict) or not (body.get("_id") or body.get("id")):
+        raise JumpCloudError(f"{what}: unexpected response (no user id)")
+    if not body.get("_id"):
+        body["_id"] = body["id"]
+    return body

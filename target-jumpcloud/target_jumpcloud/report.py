@@ -1,0 +1,240 @@
+"""What a run did, for people: the end-of-run summary, the JSON report, progress lines (§8).
+
+The summary fits on one screen (counts, then the first few skipped, conflicting and failed
+records with their reasons); the JSON report at `report_path` has every record. Neither
+ever holds the API key: they are built only from `RecordResult`s, which never see it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from target_jumpcloud.model import Outcome, RecordResult
+from target_jumpcloud.planner import REASON_KEPT_SUSPENDED
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterable
+
+SUMMARY_LISTED: Final = 10  # records listed per outcome in the summary
+_LISTED_OUTCOMES: Final = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.FAILED)
+
+STATUS_COMPLETED: Final = "completed"
+STATUS_FAILED_RECORDS: Final = "completed_with_failures"
+STATUS_DRY_RUN: Final = "dry_run"
+STATUS_GUARD: Final = "guard_tripped"
+STATUS_ABORTED: Final = "aborted"  # stopped before planning: key refused, input broken…
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the report's clock)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, second precision plus milliseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RunReport:
+    """Every record's outcome plus the run's frame (times, dry run, status, guard message)."""
+
+    started_at: datetime
+    dry_run: bool
+    records: list[RecordResult] = field(default_factory=list)
+    finished_at: datetime | None = None
+    status: str = STATUS_COMPLETED
+    message: str | None = None  # why the run stopped short (the guard), if it did
+
+    @classmethod
+    def from_results(
+        cls,
+        results: Iterable[RecordResult],
+        *,
+        started_at: datetime,
+        dry_run: bool,
+        status: str = STATUS_COMPLETED,
+        message: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> RunReport:
+        """A report with the results in stream order (by position)."""
+        ordered = sorted(results, key=lambda r: r.position)
+        return cls(
+            started_at=started_at,
+            dry_run=dry_run,
+            records=ordered,
+            finished_at=finished_at,
+            status=status,
+            message=message,
+        )
+
+    @property
+    def applied(self) -> bool:
+        """False when nothing was written: the outcomes are then what the run would do."""
+        return self.status not in {STATUS_DRY_RUN, STATUS_GUARD, STATUS_ABORTED}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Every outcome name with its count, zeros included, in the contract's order."""
+        counts = dict.fromkeys((outcome.value for outcome in Outcome), 0)
+        for result in self.records:
+            counts[result.outcome.value] += 1
+        return counts
+
+    @property
+    def failed(self) -> int:
+        """How many records failed."""
+        return sum(1 for r in self.records if r.outcome is Outcome.FAILED)
+
+    def kept_suspended(self) -> list[RecordResult]:
+        """Active workers whose JumpCloud user stays suspended (reactivation is off)."""
+        return [r for r in self.records if r.reason and REASON_KEPT_SUSPENDED in r.reason]
+
+    # -- the one-screen summary ----------------------------------------------------------------
+
+    def summary_lines(self, listed: int = SUMMARY_LISTED) -> list[str]:
+        """The end-of-run summary, one log line per entry."""
+        head = ", ".join(f"{name} {count}" for name, count in self.counts.items())
+        frame = []
+        if self.dry_run:
+            frame.append("dry run: nothing written")
+        if self.status == STATUS_GUARD:
+            frame.append("guard tripped: nothing written")
+        if self.status == STATUS_ABORTED:
+            frame.append("aborted: nothing written")
+        shown_frame = f" ({'; '.join(frame)})" if frame else ""
+        lines = [f"Summary of {len(self.records)} records{shown_frame}: {head}"]
+        for outcome in _LISTED_OUTCOMES:
+            chosen = [r for r in self.records if r.outcome is outcome]
+            if not chosen:
+                continue
+            shown = chosen[:listed]
+            more = f" (first {len(shown)} of {len(chosen)})" if len(chosen) > len(shown) else ""
+            lines.append(f"{outcome.value}{more}:")
+            lines.extend(f"  {_describe(r)}: {r.reason or '(no reason given)'}" for r in shown)
+        kept = self.kept_suspended()
+        if kept:
+            lines.append(
+                f"note: {len(kept)} active worker(s) have a suspended JumpCloud user that was "
+                "left suspended because reactivate_suspended_users is off"
+                f" (e.g. {', '.join(_describe(r) for r in kept[:3])})"
+            )
+        warned = [r for r in self.records if r.warnings]
+        if warned:
+            lines.append(
+                f"{len(warned)} record(s) carry warnings (see the report), e.g. "
+                f"{_describe(warned[0])}: {warned[0].warnings[0]}"
+            )
+        if self.message:
+            lines.append(self.message)
+        return lines
+
+    def log_summary(self, logger: logging.Logger) -> None:
+        """Log the summary, one INFO line per entry (the caller logs the verdict)."""
+        for line in self.summary_lines():
+            logger.info("%s", line)
+
+    # -- the JSON report -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (contract §8, plus `status`/`applied`/`message`)."""
+        finished = self.finished_at or utc_now()
+        return {
+            "started_at": iso(self.started_at),
+            "finished_at": iso(finished),
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "applied": self.applied,
+            "message": self.message,
+            "counts": self.counts,
+            "records": [_record_json(r) for r in self.records],
+        }
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report atomically: a temporary file beside it, then a rename."""
+        target = Path(path).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            temp.replace(target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return target
+
+
+def _describe(result: RecordResult) -> str:
+    """How a record is named in a log line: stream position, profile id, email."""
+    parts = [f"#{result.position + 1}"]
+    if result.deel_id:
+        parts.append(f"deel_id={result.deel_id}")
+    if result.email:
+        parts.append(f"email={result.email}")
+    return " ".join(parts)
+
+
+def _record_json(result: RecordResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "deel_id": result.deel_id,
+        "email": result.email,
+        "username": result.username,
+        "jumpcloud_id": result.jumpcloud_id,
+        "outcome": result.outcome.value,
+        "reason": result.reason,
+    }
+    if result.changes:
+        entry["changes"] = {name: [old, new] for name, (old, new) in result.changes.items()}
+    if result.warnings:
+        entry["warnings"] = list(result.warnings)
+    return entry
+
+
+class Progress:
+    """Logs `what: n/total` at most every `interval` seconds (and always at the end).
+
+    Long runs (100k records, thousands of writes) stay visibly alive without one line per
+    record. The clock is injectable so tests need no sleeping.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.what = what
+        self.interval = interval
+        self._clock = clock
+        self._last = clock()
+
+    def tick(self, count: int, total: int | None = None) -> bool:
+        """Log if the interval has passed or the work is done; True when a line was logged."""
+        now = self._clock()
+        finished = total is not None and count >= total
+        if not finished and now - self._last < self.interval:
+            return False
+        self._last = now
+        if total is None:
+            self.logger.info("%s: %d", self.what, count)
+        else:
+            self.logger.info("%s: %d/%d", self.what, count, total)
+        return True
