@@ -11,7 +11,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 PLUGINS_STAMP := .meltano/.plugins-installed
 PYTEST_ARGS ?=
 
-.PHONY: install meltano-install lint typecheck test test-fast demo bench chaos clean
+.PHONY: install meltano-install lint typecheck test demo bench chaos readme clean
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ bench: install
 
 chaos: install
 	$(PY) -m pytest -m slow tests/reliability -p no:randomly $(PYTEST_ARGS)
+
+# Paste both plugins' `--about` settings tables into README.md (the drift test checks them).
+readme: install
+	$(PY) -m tests.update_readme
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,244 @@
+"""`make demo`: two nightly syncs through Meltano against the local emulators.
+
+It starts both emulators with a seeded workforce, runs `meltano run deel-to-jumpcloud` (the
+first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
+a termination, a new hire whose name collides, a worker with no work email), runs the job
+again, prints each run's summary and the resulting directory, then stops the emulators.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.emulators.workforce import new_hire, primary_employment, work_email_of
+
+ROOT = Path(__file__).resolve().parent.parent
+DEEL_PORT = 47180  # the `dev` environment of meltano.yml points here
+JUMPCLOUD_PORT = 47181
+DEEL_TOKEN = "deel-test-token"  # the emulators' own test credentials, not real secrets
+JUMPCLOUD_KEY = "jc-test-key"
+WORKERS = 300
+SEED = 42
+REPORT = ROOT / "output" / "jumpcloud-report.json"
+DEFAULT_DETAIL = {"created": "new user", "suspended": "terminated in Deel"}
+# Reasons that repeat every night and are summarised as counts rather than listed.
+REPEATING_REASONS = ("inactive and not in JumpCloud", "no work email (work_email is empty)")
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Block until something listens on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"demo: nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def port_is_free(port: int) -> bool:
+    """True when no process holds 127.0.0.1:port."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run the Meltano job once and return the target's JSON report."""
+    print(f"\n=== {title}: meltano run deel-to-jumpcloud ===", flush=True)
+    REPORT.unlink(missing_ok=True)
+    started = time.monotonic()
+    result = subprocess.run(
+        ["meltano", "run", "deel-to-jumpcloud"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+        raise SystemExit(f"demo: meltano run failed with exit code {result.returncode}")
+    report: dict[str, Any] = json.loads(REPORT.read_text())
+    counts = ", ".join(f"{name} {count}" for name, count in report["counts"].items() if count)
+    print(f"finished in {elapsed:.1f} s: {counts}")
+    quiet = Counter(
+        f"{r['outcome']}: {r['reason']}"
+        for r in report["records"]
+        if r["outcome"] == "skipped" and r["reason"] in REPEATING_REASONS
+    )
+    for what, count in sorted(quiet.items()):
+        print(f"  {count:>4} x {what}")
+    list_creates = report["counts"]["created"] <= 20  # a first sync creates everyone: no list
+    for record in report["records"]:
+        if record["outcome"] == "unchanged" and not record.get("reason"):
+            continue
+        if record["outcome"] == "created" and not list_creates:
+            continue
+        if record["outcome"] == "skipped" and record["reason"] in REPEATING_REASONS:
+            continue
+        changes = record.get("changes") or {}
+        detail = "; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in changes.items())
+        who = record.get("username") or record.get("email") or f"Deel {record['deel_id']}"
+        what = record.get("reason") or detail or DEFAULT_DETAIL.get(record["outcome"], "")
+        print(f"  {record['outcome']:<10} {who}: {what}")
+        if record.get("reason") and detail:
+            print(f"  {'':<10} {detail}")
+    return report
+
+
+def change_deel(deel_url: str) -> set[str]:
+    """Make one day of HR changes in the Deel emulator; return the work emails touched."""
+    people = requests.get(f"{deel_url}/_emulator/people", timeout=10).json()
+    emails = Counter((work_email_of(p) or "").lower() for p in people)
+    active = [
+        p
+        for p in people
+        if p.get("hiring_status") == "active"
+        and work_email_of(p)
+        and emails[(work_email_of(p) or "").lower()] == 1
+    ]
+    promoted, transferred, leaver = active[0], active[1], active[2]
+    touched = {work_email_of(p) or "" for p in (promoted, transferred, leaver)}
+
+    def act(person: dict[str, Any], action: str, body: dict[str, Any], what: str) -> None:
+        response = requests.post(
+            f"{deel_url}/_emulator/people/{person['id']}/{action}", json=body, timeout=10
+        )
+        response.raise_for_status()
+        print(f"  {what}: {person['full_name']}")
+
+    print("\n=== HR changes in Deel ===")
+    act(
+        promoted,
+        "promote",
+        {"job_title": f"Senior {promoted.get('job_title') or 'Engineer'}"},
+        "promotion",
+    )
+    target = next(
+        p
+        for p in people
+        if p.get("department")
+        and p["department"] != transferred.get("department")
+        and (primary_employment(p) or {}).get("team")
+    )
+    team = (primary_employment(target) or {})["team"]
+    act(
+        transferred,
+        "transfer",
+        {"department": target["department"]["name"], "team": team["name"]},
+        f"transfer to {target['department']['name']} / {team['name']}",
+    )
+    act(leaver, "terminate", {}, "termination")
+    twin = new_hire(people, promoted["first_name"], promoted["last_name"], SEED + 1)
+    requests.post(f"{deel_url}/_emulator/people", json=twin, timeout=10).raise_for_status()
+    print(f"  new hire whose name collides: {twin['full_name']}")
+    touched.add(work_email_of(twin) or "")
+    no_email = new_hire(people, "Noor", "Haddad", SEED + 2, with_work_email=False)
+    requests.post(f"{deel_url}/_emulator/people", json=no_email, timeout=10).raise_for_status()
+    print(f"  new hire without a work email: {no_email['full_name']}")
+    return touched
+
+
+def print_directory(jumpcloud_url: str, touched: set[str]) -> None:
+    """Print the JumpCloud directory as a table; rows the second run touched are marked."""
+    users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
+    users.sort(key=lambda u: u["username"])
+    columns = ("username", "name", "state", "department", "costCenter")
+    rows = [
+        (
+            u["username"],
+            u.get("displayname") or "",
+            u.get("state") or "",
+            u.get("department") or "",
+            u.get("costCenter") or "",
+            "  ← changed today" if (u.get("email") or "").lower() in touched else "",
+        )
+        for u in users
+    ]
+    widths = [max(width(columns[i]), *(width(r[i]) for r in rows)) for i in range(len(columns))]
+    print(f"\n=== JumpCloud directory ({len(users)} users) ===")
+    print("  ".join(pad(c, w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(pad(v, w) for v, w in zip(row[:-1], widths, strict=True)) + row[-1])
+
+
+def width(text: str) -> int:
+    """Columns a terminal gives `text`: wide East Asian characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` left-aligned in `columns` terminal columns."""
+    return text + " " * (columns - width(text))
+
+
+def main() -> None:
+    """Run the demo end to end and always stop the emulators."""
+    if shutil.which("meltano") is None:
+        raise SystemExit("demo: meltano is not on PATH; run it through `make demo`")
+    for port in (DEEL_PORT, JUMPCLOUD_PORT):
+        if not port_is_free(port):
+            raise SystemExit(f"demo: port {port} is in use; stop whatever holds it and retry")
+    emulators = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.emulators",
+            "--deel-port",
+            str(DEEL_PORT),
+            "--jumpcloud-port",
+            str(JUMPCLOUD_PORT),
+            "--workers",
+            str(WORKERS),
+            "--seed",
+            str(SEED),
+        ],
+        cwd=ROOT,
+    )
+    try:
+        wait_for_port(DEEL_PORT)
+        wait_for_port(JUMPCLOUD_PORT)
+        deel_url = f"http://127.0.0.1:{DEEL_PORT}"
+        jumpcloud_url = f"http://127.0.0.1:{JUMPCLOUD_PORT}"
+        env = {
+            **os.environ,
+            "MELTANO_ENVIRONMENT": "dev",
+            "TAP_DEEL_API_TOKEN": DEEL_TOKEN,
+            "TARGET_JUMPCLOUD_API_KEY": JUMPCLOUD_KEY,
+        }
+        print(
+            f"Emulators up: Deel {deel_url} ({WORKERS} workers, seed {SEED}), "
+            f"JumpCloud {jumpcloud_url} (empty)"
+        )
+        run_job("First sync", env)
+        touched = change_deel(deel_url)
+        run_job("Second sync", env)
+        print_directory(jumpcloud_url, {email.lower() for email in touched})
+        print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
+    finally:
+        emulators.send_signal(signal.SIGTERM)
+        try:
+            emulators.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulators.kill()
+            emulators.wait()
+    print("Emulators stopped.")
+
+
+if __name__ == "__main__":
+    main()
