@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES
 
 from tests.conftest import DEEL_TOKEN, JUMPCLOUD_KEY
 from tests.emulators.workforce import generate_workforce, work_email_of
+from tests.tap_deel.tap_helpers import ALL_STREAMS
 
 if TYPE_CHECKING:
     from tests.emulators.base import EmulatorServer
@@ -91,23 +93,17 @@ def report(env: dict[str, str]) -> dict[str, Any]:
 
 
 def expected_usernames_count(deel: EmulatorServer[DeelEmulator]) -> int:
-    """Workers the first sync must create: active, with a work email shared by no one."""
+    """Users the first sync must create: one per work email held by exactly one active worker."""
     people = deel.app.people
     emails = [(work_email_of(p) or "").lower() for p in people]
-    active = {
-        "active",
-        "onboarding",
-        "onboarding_at_risk",
-        "onboarding_overdue",
-        "onboarded",
-        "offboarding",
-    }
     by_email: dict[str, list[dict[str, Any]]] = {}
     for person, email in zip(people, emails, strict=True):
         if email:
             by_email.setdefault(email, []).append(person)
     return sum(
-        1 for group in by_email.values() if sum(p["hiring_status"] in active for p in group) == 1
+        1
+        for group in by_email.values()
+        if sum(p["hiring_status"] in DEFAULT_ACTIVE_HIRING_STATUSES for p in group) == 1
     )
 
 
@@ -166,16 +162,7 @@ def test_tap_feeds_an_ordinary_singer_target(
     people = [json.loads(line) for line in (out / "people.jsonl").read_text().splitlines()]
     assert sorted(p["id"] for p in people) == sorted(p["id"] for p in deel.app.people)
     assert all({"work_email", "active", "team"} <= set(p) for p in people)
-    for stream in (
-        "contracts",
-        "legal_entities",
-        "groups",
-        "managers",
-        "teams",
-        "departments",
-        "working_locations",
-        "organizations",
-    ):
+    for stream in ALL_STREAMS:
         assert (out / f"{stream}.jsonl").read_text().strip(), f"no {stream} records"
 
 

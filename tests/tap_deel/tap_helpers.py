@@ -18,8 +18,21 @@ if TYPE_CHECKING:
 
     from tests.emulators.base import LogEntry
 
-DEEL_TOKEN = "deel-test-token"  # noqa: S105 -- the emulator's test token
+DEEL_TOKEN = "deel-test-token"
 API_PREFIX = "/rest/v2"
+# Every stream the tap must offer, written out here (not read from the tap) so a stream that
+# goes missing fails the tests.
+ALL_STREAMS = (
+    "people",
+    "contracts",
+    "legal_entities",
+    "groups",
+    "managers",
+    "teams",
+    "departments",
+    "working_locations",
+    "organizations",
+)
 
 
 class CollectingWriter(SimpleSingerWriter):

@@ -14,25 +14,15 @@ from tap_deel.settings import ApiUrlError
 from tap_deel.tap import TapDeel
 
 from tests.emulators.workforce import generate_workforce
-from tests.tap_deel.tap_helpers import DEEL_TOKEN, CollectingWriter, tap_config
+from tests.tap_deel.tap_helpers import ALL_STREAMS, DEEL_TOKEN, CollectingWriter, tap_config
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.emulators.base import EmulatorServer
 
-SECRET = "wrong-token-SECRET-4242"  # noqa: S105 -- a made-up, refused token
-STREAMS = {
-    "people",
-    "contracts",
-    "legal_entities",
-    "groups",
-    "managers",
-    "teams",
-    "departments",
-    "working_locations",
-    "organizations",
-}
+SECRET = "wrong-token-SECRET-4242"
+STREAMS = set(ALL_STREAMS)
 
 
 def run_cli(tmp_path: Path, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:

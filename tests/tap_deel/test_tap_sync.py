@@ -13,6 +13,7 @@ from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES
 
 from tests.emulators.workforce import generate_workforce, primary_employment, work_email_of
 from tests.tap_deel.tap_helpers import (
+    ALL_STREAMS,
     expected_pages,
     run_tap,
     tap_config,
@@ -23,17 +24,6 @@ if TYPE_CHECKING:
     from tests.emulators.base import EmulatorServer
 
 PEOPLE_PATH = r"/rest/v2/people"
-ALL_STREAMS = (
-    "people",
-    "contracts",
-    "legal_entities",
-    "groups",
-    "managers",
-    "teams",
-    "departments",
-    "working_locations",
-    "organizations",
-)
 
 
 @pytest.fixture
