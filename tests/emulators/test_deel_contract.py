@@ -27,7 +27,7 @@ from tests.emulators.workforce import (
     work_email_of,
 )
 
-TOKEN = "deel-test-token"  # noqa: S105 - the emulator's well-known test token
+TOKEN = "deel-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 REPO = Path(__file__).resolve().parents[2]
 

@@ -123,7 +123,7 @@ def test_retries_give_up_after_max_tries_without_the_body(
 
 
 def test_bad_token_stops_at_once_naming_the_setting(server: EmulatorServer) -> None:
-    config = people_config(server, api_token="not-the-token-0123456789")  # noqa: S106
+    config = people_config(server, api_token="not-the-token-0123456789")
     with pytest.raises(DeelAccessError) as info:
         run_tap(config, ["people"])
     message = str(info.value)
