@@ -52,7 +52,7 @@ bench: install
 	$(PY) -m tests.bench
 
 chaos: install
-	$(PY) -m pytest -m slow tests/reliability -p no:randomly $(PYTEST_ARGS)
+	$(PY) -m pytest -m "" tests/reliability -p no:randomly $(PYTEST_ARGS)
 
 # Paste both plugins' `--about` settings tables into README.md (the drift test checks them).
 readme: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
 from http import HTTPStatus
@@ -13,13 +14,17 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.pagination import SinglePagePaginator
+from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
 from tap_deel import errors
 from tap_deel.pagination import page_rows, parse_body
 from tap_deel.projection import Projector, compile_projector
-from tap_deel.retries import BackoffPolicy, parse_retry_after
+from tap_deel.retries import BackoffPolicy, backoff_scale, parse_retry_after
 from tap_deel.settings import check_api_url, configured_api_url
 from tap_deel.throttle import DEFAULT_MARGIN_SECONDS, SlidingWindowThrottle
 
@@ -223,6 +228,115 @@ class DeelStream(RESTStream[Any]):
             )
         return row
 
+    @cached_property
+    def _plain_records(self) -> bool:
+        """Whether a record goes out exactly as `post_process` left it.
+
+        True when every property is selected, the stream map is the SDK's identity map (no
+        alias, filter or flattening) and type conformance is off: then the SDK's per-record
+        steps (dropping deselected properties, conforming, mapping) all leave the record
+        as it is, and skipping them saves about a fifth of the tap's time per person.
+        """
+        maps = self.stream_maps
+        return (
+            self.TYPE_CONFORMANCE_LEVEL is TypeConformanceLevel.NONE
+            and all(self.mask.values())
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+        )
+
+    @override
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """The SDK's step for child streams and partitions: nothing to do without either."""
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
+
+    @override
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        """Write the SDK's RECORD message for the record, without its no-op steps.
+
+        When `_plain_records` holds, the message is the record as it is; a writer with
+        `write_record` (the tap's) encodes it at once, without a message object in between.
+        """
+        if not self._plain_records:
+            super()._write_record_message(record)
+            return
+        write_record = getattr(self._tap.message_writer, "write_record", None)
+        if write_record is not None:
+            write_record(self.name, record, self._stream_version, utc_now())
+            return
+        self._tap.write_message(
+            RecordMessage(
+                stream=self.name,
+                record=record,
+                version=self._stream_version,
+                time_extracted=utc_now(),
+            )
+        )
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The SDK's paging loop, with the next page requested while this one is emitted.
+
+        Each page is asked for (in a helper thread, still one request at a time through the
+        throttle and the retries) as soon as the previous answer says where it starts, so the
+        network and Deel's side of the work overlap with shaping and writing the records.
+        Requests, their order and their errors are the SDK's: the next page's failure is
+        raised only after this page's records are out, where the SDK would have asked for it.
+        """
+        paginator = self.get_new_paginator() or SinglePagePaginator()
+        send = self.request_decorator(self._request)
+        flush_output = getattr(self._tap.message_writer, "flush", None)
+        pages = 0
+        with (
+            self.get_http_request_counter() as request_counter,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-fetch") as fetch,
+        ):
+            request_counter.with_context(context)
+            ahead: tuple[requests.PreparedRequest, Future[requests.Response]] | None = None
+            try:
+                while not paginator.finished:
+                    if ahead is None:
+                        prepared = self._prepare_request(context=context, page=paginator)
+                        ahead = (prepared, fetch.submit(send, prepared, context))
+                    prepared, answer = ahead
+                    ahead = None
+                    response = answer.result()
+                    request_counter.increment()
+                    self.update_sync_costs(prepared, response, context)
+                    records = iter(self.parse_response(response))
+                    try:
+                        first_record = next(records)
+                    except StopIteration:
+                        if paginator.continue_if_empty(response):
+                            paginator.advance(response)
+                            continue
+                        self.log(
+                            "Pagination stopped after %d pages because no records were "
+                            "found in the last response",
+                            pages,
+                        )
+                        break
+                    paginator.advance(response)  # (reads this answer only: safe to do early)
+                    if not paginator.finished:
+                        upcoming = self._prepare_request(context=context, page=paginator)
+                        ahead = (upcoming, fetch.submit(send, upcoming, context))
+                    yield first_record
+                    yield from records
+                    pages += 1
+                    if flush_output is not None:
+                        flush_output()  # this page's records go out before we wait for the next
+            finally:
+                if ahead is not None:  # stopped early: drop the next page if not yet asked for
+                    ahead[1].cancel()
+
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[Any] | None:
         """Unpaged by default: one request answers the whole list."""
@@ -240,7 +354,8 @@ class DeelStream(RESTStream[Any]):
     @override
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Capped exponential waits, or the server's Retry-After when it sends one."""
-        return self.backoff_policy.wait_generator(self._retry_after_of)
+        policy = self.backoff_policy.scaled(backoff_scale())  # 1.0 unless the test knob is set
+        return policy.wait_generator(self._retry_after_of)
 
     @override
     def backoff_max_tries(self) -> int:

@@ -37,6 +37,19 @@ def _drop_unknown(
         dropped.add(prefix + key)
 
 
+def _all_known(known: Callable[[Any], bool], values: list[Any]) -> bool:
+    """Whether no item has a key to drop, in one C loop (the usual case).
+
+    True when every item's keys (or, for an item that is not an object, whatever iterating
+    it gives) are known: objects then have nothing to drop, and other items are never pruned.
+    False means: look at each item.
+    """
+    try:
+        return all(map(known, values))
+    except TypeError:  # an item that cannot be iterated
+        return False
+
+
 def _is_object(schema: dict[str, Any]) -> bool:
     return "object" in _types(schema) and isinstance(schema.get("properties"), dict)
 
@@ -89,14 +102,15 @@ def _object_pruner(
     known = frozenset(properties)
     prefix = f"{path}." if path else ""
     leaf_objects: list[tuple[str, frozenset[str], str]] = []
-    leaf_arrays: list[tuple[str, frozenset[str], str]] = []
+    leaf_arrays: list[tuple[str, frozenset[str], str, Callable[[Any], bool]]] = []
     nested: list[tuple[str, _Handler]] = []
     for name, sub in properties.items():
         items = sub.get("items")
         if _is_leaf_object(sub):
             leaf_objects.append((name, frozenset(sub["properties"]), f"{prefix}{name}."))
         elif "array" in _types(sub) and isinstance(items, dict) and _is_leaf_object(items):
-            leaf_arrays.append((name, frozenset(items["properties"]), f"{prefix}{name}[]."))
+            item_keys = frozenset(items["properties"])
+            leaf_arrays.append((name, item_keys, f"{prefix}{name}[].", item_keys.issuperset))
         elif (handler := _handler(sub, prefix + name)) is not None:
             nested.append((name, handler))
     if not strict and not (leaf_objects or leaf_arrays or nested):
@@ -109,9 +123,9 @@ def _object_pruner(
             value = record.get(name)
             if type(value) is dict and not sub_known.issuperset(value):
                 _drop_unknown(value, sub_known, sub_prefix, dropped)
-        for name, sub_known, sub_prefix in leaf_arrays:
+        for name, sub_known, sub_prefix, all_known in leaf_arrays:
             values = record.get(name)
-            if type(values) is list:
+            if type(values) is list and not _all_known(all_known, values):
                 for value in values:
                     if type(value) is dict and not sub_known.issuperset(value):
                         _drop_unknown(value, sub_known, sub_prefix, dropped)

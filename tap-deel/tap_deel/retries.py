@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Callable, Generator, Mapping
+
+#: Test knob: a factor in (0, 1] applied to every computed backoff wait (never to a server's
+#: Retry-After). The reliability suites run the real CLI with e.g. 0.01 so that hundreds of
+#: retries take seconds, not hours. Unset in production.
+BACKOFF_SCALE_ENV = "TAP_DEEL_BACKOFF_SCALE"
+
+logger = logging.getLogger("tap-deel")
+
+
+def backoff_scale(environ: Mapping[str, str] | None = None) -> float:
+    """The factor `TAP_DEEL_BACKOFF_SCALE` puts on computed waits (1.0 when unset or invalid).
+
+    Args:
+        environ: The environment to read (defaults to `os.environ`).
+
+    Returns:
+        A factor in (0, 1]: the knob can only shorten waits, never lengthen them.
+    """
+    raw = (os.environ if environ is None else environ).get(BACKOFF_SCALE_ENV, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not 0.0 < scale <= 1.0:
+        logger.warning("Ignoring %s=%r: expected a number in (0, 1]", BACKOFF_SCALE_ENV, raw)
+        return 1.0
+    return scale
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -59,6 +91,19 @@ class BackoffPolicy:
     cap: float = 30.0
     retry_after_cap: float = 60.0
     max_tries: int = 8
+
+    def scaled(self, factor: float) -> BackoffPolicy:
+        """This policy with `base` and `cap` multiplied by `factor` (Retry-After untouched).
+
+        Args:
+            factor: The multiplier, e.g. `backoff_scale()`.
+
+        Returns:
+            The scaled policy (this one when the factor is 1).
+        """
+        if factor == 1.0:
+            return self
+        return dataclasses.replace(self, base=self.base * factor, cap=self.cap * factor)
 
     def exponential(self, retry: int) -> float:
         """The computed wait before retry number `retry` (0 for the first retry).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from singer_sdk.singerlib import SchemaMessage, StateMessage
 from typing_extensions import override
 
 from tap_deel import schemas
@@ -13,8 +16,12 @@ from tap_deel.derived import add_derived_fields
 from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 
+#: A keyword in a stream's JSON schema: "STATE" means the tap writes a STATE message after the
+#: stream's last record, so a stream that ends without one was cut short.
+STREAM_END_KEYWORD = "x-singer-stream-end"
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Generator, Iterable
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
@@ -94,6 +101,30 @@ class PeopleStream(OffsetStream):
     path = "/people"
     record_schema = schemas.PEOPLE
     required_scope = "people:read"
+    #: No STATE in the middle of the list (a full-table stream has no progress to save), so a
+    #: STATE after a person is the end of the list.
+    STATE_MSG_FREQUENCY = sys.maxsize
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The people, then a STATE message that closes the list.
+
+        A consumer that needs the whole list (target-jumpcloud plans suspensions from it) can
+        then tell a list the tap finished from one cut short by a crash, a kill or retries
+        running out: the STATE after the last person is missing. The SDK writes a STATE only
+        when the state changed since the last one it wrote, so this one is written directly:
+        the list is closed whatever the state holds.
+        """
+        yield from super().get_records(context)
+        _ = self.stream_state  # the stream's entry exists in the state written
+        self._tap.write_message(StateMessage(value=copy.deepcopy(self.tap_state)))
+
+    @override
+    def _generate_schema_messages(self) -> Generator[SchemaMessage, None, None]:
+        """The SDK's SCHEMA messages, announcing the closing STATE (see `get_records`)."""
+        for message in super()._generate_schema_messages():
+            message.schema = {**message.schema, STREAM_END_KEYWORD: "STATE"}
+            yield message
 
     @cached_property
     def active_hiring_statuses(self) -> frozenset[str]:

@@ -14,7 +14,7 @@ from target_jumpcloud.mapping import STATE_KEY
 from target_jumpcloud.model import DirectoryUser, UserState
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 _ALWAYS_FETCHED = ("_id", "username", "email", "state", "suspended")
 # Identity and state fields are DirectoryUser fields of their own, never compared attributes.
@@ -37,6 +37,9 @@ def _text(value: Any) -> str | None:  # noqa: ANN401 - API values are arbitrary 
     return None
 
 
+_STATES: dict[str, UserState] = {state.value: state for state in UserState}
+
+
 def _state(obj: Mapping[str, Any]) -> UserState:
     """`suspended: true` or state SUSPENDED is SUSPENDED; a missing state counts as ACTIVATED.
 
@@ -46,9 +49,7 @@ def _state(obj: Mapping[str, Any]) -> UserState:
         return UserState.SUSPENDED
     raw = obj.get("state")
     if isinstance(raw, str):
-        for state in UserState:
-            if raw.strip().upper() == state.value:
-                return state
+        return _STATES.get(raw.strip().upper(), UserState.ACTIVATED)
     return UserState.ACTIVATED
 
 
@@ -58,16 +59,51 @@ def directory_user(obj: Mapping[str, Any], attributes: Iterable[str]) -> Directo
     `attributes` may be the mapping's keys or the whole `compared_fields` list: identity and
     state fields are left out of `DirectoryUser.attributes` either way.
     """
-    user_id = _text(obj.get("_id")) or _text(obj.get("id")) or ""
-    return DirectoryUser(
-        id=user_id,
-        username=_text(obj.get("username")) or "",
-        email=_text(obj.get("email")) or "",
-        state=_state(obj),
-        attributes={
-            name: _text(obj.get(name)) for name in attributes if name not in _NOT_ATTRIBUTES
-        },
-    )
+    return UserReader(attributes)(obj)
+
+
+# Equal attribute values are shared between users up to this many distinct values per
+# attribute (past it, the attribute is taken for one whose values rarely repeat).
+_SHARED_VALUES = 4096
+_SHARED_LENGTH = 64  # longer values are not worth looking up
+
+
+class UserReader:
+    """`directory_user` for one list of attributes, prepared once: it runs for every user.
+
+    Equal attribute values (departments, titles, locations...) are kept as one string each:
+    for 100,000 users that takes tens of megabytes off the snapshot.
+    """
+
+    def __init__(self, attributes: Iterable[str]) -> None:
+        self._shared: tuple[tuple[str, dict[str, str]], ...] = tuple(
+            (name, {}) for name in dict.fromkeys(attributes) if name not in _NOT_ATTRIBUTES
+        )
+
+    def __call__(self, obj: Mapping[str, Any]) -> DirectoryUser:
+        """The `DirectoryUser` of one JumpCloud user object."""
+        get = obj.get
+        attributes: dict[str, str | None] = {}
+        for name, shared in self._shared:
+            value = get(name)
+            if value.__class__ is not str:
+                attributes[name] = _text(value)
+                continue
+            known = shared.get(value)  # (kept values are trimmed already)
+            if known is not None:
+                attributes[name] = known
+                continue
+            text: str | None = value.strip() or None  # as _text does it
+            if text is not None and len(text) <= _SHARED_LENGTH and len(shared) < _SHARED_VALUES:
+                shared[text] = text
+            attributes[name] = text
+        return DirectoryUser(
+            id=_text(get("_id")) or _text(get("id")) or "",
+            username=_text(get("username")) or "",
+            email=_text(get("email")) or "",
+            state=_state(obj),
+            attributes=attributes,
+        )
 
 
 class Directory:
@@ -114,6 +150,14 @@ class Directory:
     def employee_id_holders(self, profile_id: str) -> list[DirectoryUser]:
         """Every user whose employeeIdentifier is `profile_id` (normally zero or one)."""
         return list(self._by_employee_id.get(profile_id, ()))
+
+    def linked_users(self, profile_id: str) -> Sequence[DirectoryUser]:
+        """`employee_id_holders` without the copy (read only: the planner asks 100,000 times)."""
+        return self._by_employee_id.get(profile_id, ())
+
+    def email_users(self, email: str) -> Sequence[DirectoryUser]:
+        """`email_holders` without the copy (read only)."""
+        return self._by_email.get(email.casefold(), ())
 
     def by_employee_id(self, profile_id: str) -> DirectoryUser | None:
         """The (first) user linked to `profile_id`."""

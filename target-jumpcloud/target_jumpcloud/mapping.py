@@ -73,6 +73,7 @@ _LABELS = {EMAIL: "work email", EMPLOYEE_ID: "profile id", STATE_KEY: "active fl
 _LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
 _EMAIL_RE = re.compile(rf'[^\s@<>()\[\]\\,;:"]+@(?:{_LABEL}\.)+(?!\d+$){_LABEL}')
 _SHOWN_MAX = 80
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON "\\ud800" escape gives one: never sent
 
 
 def merge_mapping(overrides: Mapping[str, str | None] | None) -> dict[str, str]:
@@ -132,7 +133,7 @@ def resolve_path(record: Mapping[str, Any], path: str) -> Any:  # noqa: ANN401 -
     """The value at dotted `path`; a missing key or a step into a non-object gives None."""
     value: Any = record
     for step in _steps(path):
-        if not isinstance(value, dict | Mapping):  # dict first: the cheap, common check
+        if value.__class__ is not dict and not isinstance(value, Mapping):  # (dict: cheap)
             return None
         value = value.get(step)
     return value
@@ -157,6 +158,8 @@ def _as_text(value: Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - arb
     kind: str | None = None
     if isinstance(value, str):
         text = value.strip() or None
+        if text is not None and not text.isascii() and _SURROGATE.search(text):
+            text, kind = None, "invalid Unicode (a lone surrogate)"
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int | float | Decimal):
@@ -210,14 +213,126 @@ def map_record(
     reject a record: too long → cut with a warning; an object or array → left unsynced with
     a warning (a mapping slip should not stop suspensions for everyone).
     """
-    problems: list[str] = []
-    email, profile_id, active = _required_values(record, mapping, problems)
-    # (The None checks only narrow the types: each None has already added a problem.)
-    if problems or email is None or profile_id is None or active is None:
-        return RejectedRecord(
-            position=position, profile_id=profile_id, email=email, reason="; ".join(problems)
+    return record_mapper(mapping)(record, position)
+
+
+def record_mapper(mapping: Mapping[str, str]) -> RecordMapper:
+    """The `RecordMapper` of a mapping (one per distinct mapping, kept for the process)."""
+    try:
+        return _record_mapper(tuple(mapping.items()))
+    except TypeError:  # an unhashable path: not a valid mapping, but map it all the same
+        return RecordMapper(mapping)
+
+
+@functools.lru_cache(maxsize=16)
+def _record_mapper(items: tuple[tuple[str, str], ...]) -> RecordMapper:
+    return RecordMapper(dict(items))
+
+
+# Equal attribute values are shared between records up to this many distinct values per
+# attribute (past it, an attribute is taken for one whose values rarely repeat, like names).
+_SHARED_VALUES = 4096
+_SHARED_LENGTH = 64  # longer values are not worth looking up
+
+
+class RecordMapper:
+    """`map_record` for one mapping, prepared once: it runs for every worker record.
+
+    The paths are split once, and equal attribute values are shared between records: 100,000
+    workers have a few hundred departments, job titles and locations, and keeping one string
+    per distinct value instead of one per worker takes tens of megabytes off a large run.
+    """
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.mapping = mapping
+        # (key, path, first step, other steps, shared values); email and employeeIdentifier
+        # keep their place in the mapping order with `None` (the caller sets their values).
+        self._optional: tuple[tuple[str, str, str, tuple[str, ...], dict[str, str] | None], ...] = (
+            tuple(
+                (
+                    key,
+                    path,
+                    _steps(path)[0],
+                    _steps(path)[1:],
+                    None if key in {EMAIL, EMPLOYEE_ID} else {},
+                )
+                for key, path in mapping.items()
+                if key != STATE_KEY
+            )
         )
-    attributes, warnings = _optional_values(record, mapping)
+
+    def __call__(self, record: Mapping[str, Any], position: int) -> DesiredUser | RejectedRecord:
+        """Validate and map one record (see `map_record`)."""
+        problems: list[str] = []
+        email, profile_id, active = _required_values(record, self.mapping, problems)
+        # (The None checks only narrow the types: each None has already added a problem.)
+        if problems or email is None or profile_id is None or active is None:
+            return RejectedRecord(
+                position=position, profile_id=profile_id, email=email, reason="; ".join(problems)
+            )
+        attributes, warnings = self._optional_values(record)
+        return _desired(
+            position=position,
+            profile_id=profile_id,
+            email=email,
+            active=active,
+            attributes=attributes,
+            warnings=warnings,
+        )
+
+    def _optional_values(
+        self, record: Mapping[str, Any]
+    ) -> tuple[dict[str, str | None], list[str]]:
+        """`_optional_values` with the prepared paths and shared values."""
+        attributes: dict[str, str | None] = {}
+        warnings: list[str] = []
+        mapping = record.__class__ is dict or isinstance(record, Mapping)
+        for key, path, first, rest, shared in self._optional:
+            if shared is None:
+                attributes[key] = None
+                continue
+            value: Any = record.get(first) if mapping else None  # (resolve_path, inline)
+            for step in rest:
+                if value.__class__ is not dict and not isinstance(value, Mapping):
+                    value = None
+                    break
+                value = value.get(step)
+            if value.__class__ is str and value.isascii():  # the common case, as _as_text
+                text: str | None = value.strip() or None
+                if text is not None:
+                    known = shared.get(text)  # (only short texts are kept: nothing to cut)
+                    text = known if known is not None else _kept(key, path, text, shared, warnings)
+                attributes[key] = text
+                continue
+            text, kind = _as_text(value)
+            if kind is not None:
+                warnings.append(f"{key} not synced: {path} is {kind}, not text")
+            elif text is not None:
+                known = shared.get(text)
+                text = known if known is not None else _kept(key, path, text, shared, warnings)
+            attributes[key] = text
+        return attributes, warnings
+
+
+def _kept(key: str, path: str, text: str, shared: dict[str, str], warnings: list[str]) -> str:
+    """A text seen for the first time: cut to the limit (with a warning), else shared."""
+    if len(text) > TEXT_LIMIT:
+        warnings.append(f"{key} cut to {TEXT_LIMIT} characters ({path} had {len(text)})")
+        return text[:TEXT_LIMIT].rstrip()
+    if len(text) <= _SHARED_LENGTH and len(shared) < _SHARED_VALUES:
+        shared[text] = text
+    return text
+
+
+def _desired(
+    *,
+    position: int,
+    profile_id: str,
+    email: str,
+    active: bool,
+    attributes: dict[str, str | None],
+    warnings: list[str],
+) -> DesiredUser:
     attributes[EMAIL] = email
     attributes[EMPLOYEE_ID] = profile_id
     return DesiredUser(
@@ -258,29 +373,3 @@ def _required_values(
         else:
             problems.append(f"active flag {_shown(raw_active)} ({state_path}) is not true or false")
     return email, profile_id, active
-
-
-def _optional_values(
-    record: Mapping[str, Any], mapping: Mapping[str, str]
-) -> tuple[dict[str, str | None], list[str]]:
-    """Every mapped attribute (in mapping order) with the warnings about cut or unusable values.
-
-    `email` and `employeeIdentifier` get placeholders here; the caller sets the validated
-    values.
-    """
-    attributes: dict[str, str | None] = {}
-    warnings: list[str] = []
-    for key, path in mapping.items():
-        if key == STATE_KEY:
-            continue
-        if key in {EMAIL, EMPLOYEE_ID}:
-            attributes[key] = None
-            continue
-        text, kind = _as_text(resolve_path(record, path))
-        if kind is not None:
-            warnings.append(f"{key} not synced: {path} is {kind}, not text")
-        elif text is not None and len(text) > TEXT_LIMIT:
-            warnings.append(f"{key} cut to {TEXT_LIMIT} characters ({path} had {len(text)})")
-            text = text[:TEXT_LIMIT].rstrip()
-        attributes[key] = text
-    return attributes, warnings

@@ -79,6 +79,8 @@ def diff_attributes(
     """
     changes: dict[str, Change] = {}
     for attribute, raw_new in desired.items():
+        if raw_new is None or raw_new == current.get(attribute):
+            continue  # nothing to set, or the very same text: equal however it is trimmed
         new = _trimmed(raw_new)
         if new is None:
             continue
@@ -209,7 +211,7 @@ def _match(
     By profile id; else adopt by email when that user is unlinked or linked to a record
     this one superseded; a user linked to anything else is a conflict, never a guess.
     """
-    linked = directory.employee_id_holders(desired.profile_id)
+    linked = directory.linked_users(desired.profile_id)
     if len(linked) > 1:
         users = _listed([_user_label(u) for u in linked])
         return _Match(
@@ -218,7 +220,7 @@ def _match(
         )
     if linked:
         return _Match(user=linked[0])
-    holders = directory.email_holders(desired.email)
+    holders = directory.email_users(desired.email)
     if not holders:
         return _Match()
     if len(holders) > 1:
@@ -254,6 +256,9 @@ class _Planner:
         self.matched: set[str] = set()
 
     def plan(self, desired: DesiredUser) -> Action | RecordResult:
+        linked = self.directory.linked_users(desired.profile_id)
+        if len(linked) == 1:  # the common case, as `_match` decides it: linked by profile id
+            return self._existing_user(desired, linked[0], adopted=False)
         match = _match(desired, self.directory, self.superseded)
         if match.conflict is not None:
             return _result(desired, Outcome.CONFLICT, match.conflict)
@@ -286,7 +291,21 @@ class _Planner:
         current = user.attributes
         if EMAIL not in current:
             current = {**current, EMAIL: user.email}
-        changes = diff_attributes(desired.attributes, current)
+        if desired.attributes == current:  # the common case: nothing changed
+            if not adopted and desired.active is not (user.state is UserState.SUSPENDED):
+                # No change, no state to set, nothing to say: what the steps below conclude.
+                return RecordResult(
+                    position=desired.position,
+                    deel_id=desired.profile_id,
+                    email=desired.email,
+                    outcome=Outcome.UNCHANGED,
+                    username=user.username,
+                    jumpcloud_id=user.id,
+                    warnings=desired.warnings,
+                )
+            changes: dict[str, Change] = {}
+        else:
+            changes = diff_attributes(desired.attributes, current)
         if EMAIL in changes:
             blocker = self.directory.email_holder(desired.email, exclude_id=user.id)
             if blocker is not None:

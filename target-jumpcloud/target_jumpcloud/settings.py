@@ -110,6 +110,13 @@ def require_secure_url(url: str, setting: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"} or not host:
         raise ConfigError(f"{setting}: expected an https:// URL with a host name")
+    if parts.username is not None or parts.password is not None:
+        # requests would send them as Basic auth, to every host the URL names.
+        raise ConfigError(
+            f"{setting}: must not carry credentials ({scheme}://{host}); set api_key instead"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{setting}: must not have a query or a fragment ({scheme}://{host})")
     if scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"{setting}: HTTPS is required for every host except loopback "

@@ -9,24 +9,29 @@ it never batches, so the SDK never drains (and never emits STATE) on its own mid
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
+import keyword
+import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 from singer_sdk import RecordSink
 from singer_sdk.exceptions import RecordsWithoutSchemaException
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
-from target_jumpcloud.mapping import map_record
+from target_jumpcloud.mapping import record_mapper
 from target_jumpcloud.model import DesiredUser, RejectedRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import IO
 
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -41,6 +46,18 @@ if TYPE_CHECKING:
 def _pass_through_schema() -> dict[str, Any]:
     return {"type": "object", "properties": {}, "additionalProperties": True}
 
+
+#: A keyword in a stream's JSON schema: "STATE" means the producer writes a STATE message after
+#: the stream's last record (tap-deel does for `people`), so a stream without it was cut short.
+STREAM_END_KEYWORD: Final = "x-singer-stream-end"
+
+# The SDK's JSON parsing (floats as Decimal) by msgspec, the decoder of singer-sdk's `msgspec`
+# extra: the same values, in less than half the time per 3 kB person record. A line it refuses
+# (a `NaN`, a lone surrogate...) goes to the SDK's parser, which has the last word.
+_decode_fast = msgspec.json.Decoder(float_hook=Decimal).decode
+UNSET: Final = msgspec.UNSET
+
+READ_CHUNK: Final = 1 << 20  # bytes the reader asks for at a time
 
 _REQUIRED_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "RECORD": ("stream", "record"),
@@ -76,6 +93,9 @@ class NumberedSingerReader(SimpleSingerReader):
     """
 
     record_shortcut: Callable[[dict[str, Any]], bool] | None = None
+    #: When set, tried on each line before the full parse: a message dict, or None to parse
+    #: the line as usual (the target's lighter parse of worker records, see `RecordDecoder`).
+    quick_parse: Callable[[str], dict[str, Any] | None] | None = None
 
     def process_lines(
         self,
@@ -103,11 +123,30 @@ class NumberedSingerReader(SimpleSingerReader):
     ) -> Counter[str]:
         stats: Counter[str] = Counter()
         shortcut = self.record_shortcut
-        for number, line in enumerate(file_input or self.default_input, start=1):
+        quick_parse = self.quick_parse
+        source = file_input or self.default_input
+        reconfigure = getattr(source, "reconfigure", None)
+        if reconfigure is not None:
+            # Singer is UTF-8 whatever the locale. Bytes that are not UTF-8 become lone
+            # surrogates (caught per line below) instead of an error from the decoder, which
+            # reads ahead and cannot name the line.
+            with contextlib.suppress(ValueError):  # (data was read already: leave it be)
+                reconfigure(encoding="utf-8", errors="surrogateescape")
+        if isinstance(source, io.TextIOWrapper):
+            # Read up to 1 MB per system call, not 8 kB: each call lets the directory threads
+            # take the interpreter, and the reader waits up to 5 ms to get it back.
+            source._CHUNK_SIZE = READ_CHUNK  # type: ignore[attr-defined]
+        for number, line in enumerate(source, start=1):
             if not line or line.isspace():  # (no strip: it would copy every 3 kB line)
                 continue
+            if not line.isascii() and _SURROGATE.search(line):  # (a tap's lines are ASCII)
+                raise InputStreamError(
+                    f"input line {number}: not valid UTF-8 text; the input stream is broken"
+                )
             self._current_message = line
-            message = self._parse(line, number)
+            message = quick_parse(line) if quick_parse is not None else None
+            if message is None:
+                message = self._parse(line, number)
             kind = message["type"]
             callback = callbacks.get(kind) if kind != "BATCH" else None
             if callback is None:
@@ -133,11 +172,14 @@ class NumberedSingerReader(SimpleSingerReader):
 
     def _parse(self, line: str, number: int) -> dict[str, Any]:
         try:
-            message: object = deserialize_json(line)  # typed dict, but any JSON value parses
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise InputStreamError(
-                f"input line {number}: not valid JSON; the input stream is broken"
-            ) from None
+            message: object = _decode_fast(line)
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
+            try:  # whatever msgspec refuses, the SDK's parser has the last word
+                message = deserialize_json(line)  # typed dict, but any JSON value parses
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+                raise InputStreamError(
+                    f"input line {number}: not valid JSON; the input stream is broken"
+                ) from None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise InputStreamError(f"input line {number}: not a Singer message (no `type`)")
         return message
@@ -160,6 +202,65 @@ class NumberedSingerReader(SimpleSingerReader):
             )
         if kind == "RECORD" and not isinstance(message["record"], dict):
             raise InputStreamError(f"input line {number}: RECORD whose record is not an object")
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+class RecordDecoder:
+    """Parses a RECORD line of one stream keeping only the named record fields, or says no.
+
+    A worker record is a 3 kB person of which the mapping reads a dozen fields. msgspec skips
+    the rest of the line without building it (still checking that it is valid JSON), which
+    takes two thirds off the parse. Anything else (another message type or stream, a record
+    that is not an object, a line msgspec refuses) gives None: the reader then parses the line
+    in full, as it would have anyway.
+    """
+
+    def __init__(self, stream: str, fields: Iterable[str]) -> None:
+        self.stream = stream
+        names = list(dict.fromkeys(fields))
+        # Fields named as in the record (then `asdict` gives the record at C speed), unless
+        # a name cannot be a Python attribute.
+        self._as_named = all(
+            name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+            for name in names
+        )
+        self._fields = tuple(
+            (name if self._as_named else f"f{index}", name) for index, name in enumerate(names)
+        )
+        record = msgspec.defstruct(
+            "WorkerFields",
+            [
+                (attribute, Any, msgspec.field(default=msgspec.UNSET, name=name))
+                for attribute, name in self._fields
+            ],
+        )
+        message = msgspec.defstruct(
+            "WorkerRecordMessage", [("type", str), ("stream", str), ("record", record)]
+        )
+        self._decode = msgspec.json.Decoder(message, float_hook=Decimal).decode
+
+    def __call__(self, line: str) -> dict[str, Any] | None:
+        """The RECORD message with only the named fields, or None (parse it in full)."""
+        try:
+            message: Any = self._decode(line)  # (a struct type made at run time)
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
+            return None
+        if message.type != "RECORD" or message.stream != self.stream:
+            return None
+        fields = message.record
+        if self._as_named:
+            record = msgspec.structs.asdict(fields)
+            if msgspec.UNSET in record.values():  # fields the line does not have
+                record = {name: value for name, value in record.items() if value is not UNSET}
+        else:
+            record = {}
+            for attribute, name in self._fields:
+                value = getattr(fields, attribute)
+                if value is not UNSET:
+                    record[name] = value
+        return {"type": "RECORD", "stream": self.stream, "record": record}
 
 
 _PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
@@ -230,6 +331,22 @@ class MappedFieldsChecker:
             if any(t is not None for t in types) or steps[0] in required_names:
                 checks.append(_PathCheck(steps, types, steps[0] in required_names))
         self.checks = tuple(checks)
+        # The same checks flattened for `problem`, which runs for every record: per step its
+        # index, name and allowed types (None: any), the types unpacked for one `isinstance`.
+        self._compiled = tuple(
+            (
+                check,
+                tuple(
+                    (index, step, allowed, allowed.types, allowed.reject_bool)
+                    if allowed is not None
+                    else (index, step, None, (), False)
+                    for index, (step, allowed) in enumerate(
+                        zip(check.steps, check.types, strict=True)
+                    )
+                ),
+            )
+            for check in checks
+        )
 
     def _resolve(self, node: object) -> Mapping[str, Any] | None:
         """Follow a local `$ref` (`#/$defs/x`, `#/definitions/x`); None when unknown."""
@@ -290,9 +407,25 @@ class MappedFieldsChecker:
 
     def problem(self, record: Mapping[str, Any]) -> str | None:
         """Why the record does not match its schema in a mapped field, or None."""
-        for check in self.checks:
-            value: object = record
-            for index, step in enumerate(check.steps):
+        flat = isinstance(record, dict)
+        for check, steps in self._compiled:
+            if flat and len(steps) == 1:  # a top-level field: the common case, unrolled
+                _, step, allowed, types, reject_bool = steps[0]
+                if step not in record:
+                    if check.required:
+                        return f"does not match the stream schema: {step} is required"
+                    continue
+                value: object = record[step]
+                if allowed is not None and (
+                    not isinstance(value, types) or (reject_bool and value.__class__ is bool)
+                ):
+                    return (
+                        f"does not match the stream schema: {step} is {_kind(value)}, "
+                        f"the schema says {' or '.join(sorted(allowed.names))}"
+                    )
+                continue
+            value = record
+            for index, step, allowed, types, reject_bool in steps:
                 if not isinstance(value, dict):
                     break
                 if step not in value:
@@ -300,8 +433,9 @@ class MappedFieldsChecker:
                         return f"does not match the stream schema: {step} is required"
                     break
                 value = value[step]
-                allowed = check.types[index]
-                if allowed is not None and not allowed.accepts(value):
+                if allowed is not None and (
+                    not isinstance(value, types) or (reject_bool and value.__class__ is bool)
+                ):
                     where = ".".join(check.steps[: index + 1])
                     return (
                         f"does not match the stream schema: {where} is {_kind(value)}, "
@@ -335,6 +469,7 @@ class WorkerSink(RecordSink):
                 self.stream_schema, list(target.settings.mapping.values())
             )
         self._checker = checker if checker is not None and checker.checks else None
+        self._mapper = record_mapper(target.settings.mapping)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """No SDK validation: it stops the run (or logs whole records) on a bad record."""
@@ -373,7 +508,7 @@ class WorkerSink(RecordSink):
         if self.include_sdc_metadata_properties:
             for key in [key for key in record if key.startswith("_sdc_")]:
                 del record[key]
-        mapped = map_record(record, self.sync_target.settings.mapping, position)
+        mapped = self._mapper(record, position)
         if self._checker is not None:
             problem = self._checker.problem(record)
             if problem is not None:

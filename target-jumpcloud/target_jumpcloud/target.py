@@ -5,14 +5,17 @@ Run order:
 2. Check the key with one cheap request (a refused key stops here: exit 3), then start
    loading the JumpCloud directory in a background thread while the input is still read.
 3. Read the input: each worker record is mapped on arrival; other streams are ignored.
-4. At the end of the input: wait for the directory, plan every action, and enforce the
-   guard (exit 4, nothing written) or the dry run (report only, exit 0); else apply.
+4. At the end of the input: refuse a worker stream cut short (its SCHEMA announced a
+   closing STATE that never came: exit 5, nothing written), wait for the directory, plan
+   every action, and enforce the guard (exit 4, nothing written) or the dry run (report
+   only, exit 0); else apply.
 5. Log the summary, write the report, emit the final STATE only when every record was
    applied, and exit 1 when any record failed.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -20,14 +23,16 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, MappingError
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.plugin_base import _ConfigInput
 
 from target_jumpcloud.applier import apply_plan
 from target_jumpcloud.client import AuthenticationError, JumpCloudClient, JumpCloudError
-from target_jumpcloud.directory import Directory, compared_fields, directory_user
+from target_jumpcloud.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.mapping import STATE_KEY
 from target_jumpcloud.model import (
     Action,
@@ -57,9 +62,11 @@ from target_jumpcloud.settings import (
     parse_settings,
 )
 from target_jumpcloud.sinks import (
+    STREAM_END_KEYWORD,
     IgnoredStreamSink,
     InputStreamError,
     NumberedSingerReader,
+    RecordDecoder,
     WorkerSink,
 )
 from target_jumpcloud.usernames import UsernameAllocator
@@ -70,7 +77,6 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import IO
 
-    from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
     from target_jumpcloud.settings import SyncSettings
@@ -96,6 +102,46 @@ _IGNORED_BUILTINS: Final = {
     "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
 }
 _CONFIG_PATH = re.compile(r"^(?P<message>.*) in config\[(?P<path>.+)\]$")
+
+
+def read_config_files(paths: Sequence[str]) -> _ConfigInput:
+    """The `--config` files merged in order (`ENV`: read the environment too), as the SDK does.
+
+    A file that is missing, unreadable, not JSON or not an object stops the run with one line
+    naming it (click's usage error, exit 2) instead of a traceback. The line never quotes the
+    file: it holds the API key.
+
+    Args:
+        paths: The `--config` values.
+
+    Returns:
+        The merged settings.
+
+    Raises:
+        click.BadParameter: A file cannot be used.
+    """
+    merged = _ConfigInput()
+    for path in paths:
+        try:
+            part = _ConfigInput.from_cli_args(path)
+        except FileNotFoundError:
+            raise click.BadParameter(f"{path}: no such file") from None
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{path}: not UTF-8 text") from None
+        except OSError as exc:
+            raise click.BadParameter(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        except RuntimeError:  # the SDK's "no file name given"
+            raise click.BadParameter("a --config value is empty") from None
+        except ValueError as exc:
+            line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+            where = f" (line {line}, column {column})" if line is not None else ""
+            what = "not valid JSON" if line is not None else "not a JSON object of settings"
+            raise click.BadParameter(f"{path}: {what}{where}") from None
+        except TypeError:
+            raise click.BadParameter(f"{path}: not a JSON object of settings") from None
+        merged.config |= part.config
+        merged.parse_env = merged.parse_env or part.parse_env
+    return merged
 
 
 class SyncAborted(Exception):  # noqa: N818 - it is a verdict, not an error in the code
@@ -294,8 +340,14 @@ class TargetJumpCloud(Target):
         self._read_progress = Progress(self.logger, "worker records read")
         self._shortcut_sink: WorkerSink | None = None
         self._shortcut_checked = False
+        # The worker SCHEMA may announce a STATE after the stream's last record (tap-deel's
+        # does); the stream is "open" from its SCHEMA or a record until the next STATE.
+        self._stream_end_announced = False
+        self._worker_stream_open = False
         if isinstance(self.message_reader, NumberedSingerReader):
             self.message_reader.record_shortcut = self._record_shortcut
+            self.message_reader.quick_parse = self._quick_parse
+        self._record_decoder: RecordDecoder | None = None
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -357,6 +409,9 @@ class TargetJumpCloud(Target):
         del key_properties
         if schema is not None:
             self._shortcut_checked = False  # a SCHEMA may bring a new sink or stream map
+            if stream_name == self.settings.worker_stream:
+                self._stream_end_announced = schema.get(STREAM_END_KEYWORD) == "STATE"
+                self._worker_stream_open = True
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=[])
 
     def _record_shortcut(self, message: dict[str, Any]) -> bool:
@@ -376,6 +431,21 @@ class TargetJumpCloud(Target):
             return False
         sink.take(message["record"])
         return True
+
+    def _quick_parse(self, line: str) -> dict[str, Any] | None:
+        """A worker RECORD line parsed for the fields the mapping reads only, or None.
+
+        Only while the shortcut takes worker records as they are: the worker sink then reads
+        nothing but those fields (the mapping and its type check read the same paths).
+        """
+        if not self._shortcut_checked or self._shortcut_sink is None:
+            return None
+        if self._record_decoder is None:
+            self._record_decoder = RecordDecoder(
+                self.settings.worker_stream,
+                (path.split(".", 1)[0] for path in self.settings.mapping.values()),
+            )
+        return self._record_decoder(line)
 
     def _plain_worker_sink(self) -> WorkerSink | None:
         """The worker sink, if records reach it untransformed; else None (the SDK path)."""
@@ -418,6 +488,7 @@ class TargetJumpCloud(Target):
     def collect(self, mapped: DesiredUser | RejectedRecord) -> None:
         """Keep one mapped worker record for the plan."""
         self.records.append(mapped)
+        self._worker_stream_open = True
         self._read_progress.tick(len(self.records))
 
     # -- start: key check and directory load -------------------------------------------------
@@ -432,7 +503,9 @@ class TargetJumpCloud(Target):
             if self._started:
                 return
             self._started = True
-            self.client.check_access()
+            # The first page of users is the key check (no request of its own); the rest of
+            # the list loads in the background while the input is read.
+            self.client.start_user_listing(compared_fields(self.settings.mapping))
             self.logger.info("JumpCloud accepted the API key; loading its users in the background")
             self._directory_thread = threading.Thread(
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
@@ -442,12 +515,12 @@ class TargetJumpCloud(Target):
     def _load_directory(self) -> None:
         try:
             mapping = self.settings.mapping
-            attributes = [name for name in mapping if name != STATE_KEY]
+            read_user = UserReader(name for name in mapping if name != STATE_KEY)
             progress = Progress(self.logger, "JumpCloud users loaded")
             users = []
             fields = compared_fields(mapping)
             for obj in self.client.iter_users(fields, concurrency=self.apply_concurrency):
-                users.append(directory_user(obj, attributes))
+                users.append(read_user(obj))
                 progress.tick(len(users))
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
@@ -472,8 +545,32 @@ class TargetJumpCloud(Target):
 
     # -- end of input: plan, guard, dry run, apply -------------------------------------------
 
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        """A STATE closes the worker stream: the tap got past its last record."""
+        self._worker_stream_open = False
+        super()._process_state_message(message_dict)
+
+    def check_stream_complete(self) -> None:
+        """Refuse a worker stream that was cut short (its announced closing STATE never came).
+
+        The plan needs the whole list: on a partial one, a leaver's old profile can be read
+        without the new profile that supersedes it, and be suspended.
+
+        Raises:
+            InputStreamError: The input ended inside an announced worker stream.
+        """
+        if self._stream_end_announced and self._worker_stream_open:
+            raise InputStreamError(
+                f"the input ended inside the '{self.settings.worker_stream}' stream after "
+                f"{len(self.records)} record(s), without the STATE message its SCHEMA "
+                "announced: the tap stopped before the end of the list (it crashed, was "
+                "killed or ran out of retries), so nothing was planned or written. Run the "
+                "sync again."
+            )
+
     def process_endofpipe(self) -> None:
         """Plan the whole stream, then enforce the guard or the dry run, or apply."""
+        self.check_stream_complete()
         for stream, count in self.ignored.items():
             self.logger.info("Ignored %d records of stream '%s'", count, stream)
         if not self.records and not self.sink_exists(self.settings.worker_stream):
@@ -484,6 +581,9 @@ class TargetJumpCloud(Target):
             )
         self._read_progress.tick(len(self.records), len(self.records))
         directory = self.wait_for_directory()
+        # The records and the snapshot live until the end of the run: the cyclic collector
+        # need not walk them again (with 100,000 workers, its passes doubled the planning).
+        gc.freeze()
         plan = plan_sync(self.records, directory, PlanOptions.from_settings(self.settings))
         self.plan = plan
         self._log_plan(plan)
@@ -612,6 +712,14 @@ class TargetJumpCloud(Target):
         raise SystemExit(EXIT_INTERRUPTED)
 
     # -- CLI ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def cb_config(
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> _ConfigInput:
+        """Read `--config`: a bad file is one line naming it (exit 2), not a traceback."""
+        del ctx, param
+        return read_config_files(value)
 
     @classmethod
     def invoke(  # type: ignore[override]

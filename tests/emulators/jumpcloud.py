@@ -737,6 +737,9 @@ class JumpCloudEmulator(EmulatorApp):
         self._order: list[str] = []  # ids, ascending
         self._index: dict[str, dict[str, str]] = {name: {} for name in _INDEXED}
         self._json: dict[str, bytes] = {}  # serialised users, filled on first read
+        # Serialised `fields` projections, per projection: a full listing asks for the same
+        # fields of every user on every page, run after run.
+        self._projected: dict[tuple[str, ...], dict[str, bytes]] = {}
         self._views: OrderedDict[tuple[Any, ...], list[str]] = OrderedDict()
         self._next_object_id = FIRST_OBJECT_ID
         self._next_unix_id = FIRST_UNIX_ID
@@ -759,7 +762,20 @@ class JumpCloudEmulator(EmulatorApp):
 
     def _changed(self, user_id: str) -> None:
         self._json.pop(user_id, None)
+        for projected in self._projected.values():
+            projected.pop(user_id, None)
         self._views.clear()
+
+    def _projected_json(self, user_id: str, names: tuple[str, ...]) -> bytes:
+        cache = self._projected.get(names)
+        if cache is None:
+            if len(self._projected) >= VIEW_CACHE_SIZE:
+                self._projected.clear()
+            cache = self._projected[names] = {}
+        cached = cache.get(user_id)
+        if cached is None:
+            cached = cache[user_id] = json.dumps(_project(self._users[user_id], names)).encode()
+        return cached
 
     def _index_add(self, user: dict[str, Json]) -> None:
         for name in _INDEXED:
@@ -946,7 +962,7 @@ class JumpCloudEmulator(EmulatorApp):
             if names is None:
                 parts = [self._user_json(user_id) for user_id in window]
             else:
-                parts = [json.dumps(_project(self._users[i], names)).encode() for i in window]
+                parts = [self._projected_json(i, names) for i in window]
             total = len(view)
         raw = b'{"totalCount": %d, "results": [%s]}' % (total, b", ".join(parts))
         return Response(200, raw=raw)
