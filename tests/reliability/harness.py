@@ -602,6 +602,23 @@ def run_pipeline(
     return run
 
 
+def _argv(
+    program: str,
+    args: Sequence[str] | None,
+    config_path: Path,
+    make_config: Callable[[], Mapping[str, Any] | str],
+) -> list[str]:
+    """The command line; the `CONFIG` placeholder becomes a config file written for this run.
+
+    A test that passes its own `--config` files (no placeholder) gets none written.
+    """
+    argv = [program, *(args if args is not None else ["--config", "CONFIG"])]
+    if "CONFIG" in argv:
+        written = str(_write_config(config_path, make_config()))
+        argv = [written if part == "CONFIG" else part for part in argv]
+    return argv
+
+
 def run_target(
     w: World | None,
     run_dir: Path,
@@ -616,12 +633,12 @@ def run_target(
 ) -> Run:
     """`target-jumpcloud --config target.json < input`, fed directly (no tap)."""
     config_dir, out_dir = _dirs(run_dir)
-    argv = [TARGET, *(args if args is not None else ["--config", "CONFIG"])]
-    if "CONFIG" in argv:  # (a test that passes its own --config files gets none written)
-        if config is None:
-            config = target_config(w, out_dir, **(settings or {}))
-        config_path = str(_write_config(config_dir / "target.json", config))
-        argv = [config_path if part == "CONFIG" else part for part in argv]
+    argv = _argv(
+        TARGET,
+        args,
+        config_dir / "target.json",
+        lambda: config if config is not None else target_config(w, out_dir, **(settings or {})),
+    )
     if isinstance(stdin, Path):
         input_path = stdin
     else:
@@ -647,12 +664,12 @@ def run_tap(
 ) -> Run:
     """`tap-deel --config tap.json > tap.stdout` on its own."""
     config_dir, out_dir = _dirs(run_dir)
-    argv = [TAP, *(args if args is not None else ["--config", "CONFIG"])]
-    if "CONFIG" in argv:  # (a test that passes its own --config files gets none written)
-        if config is None:
-            config = tap_config(w, **(settings or {}))
-        config_path = str(_write_config(config_dir / "tap.json", config))
-        argv = [config_path if part == "CONFIG" else part for part in argv]
+    argv = _argv(
+        TAP,
+        args,
+        config_dir / "tap.json",
+        lambda: config if config is not None else tap_config(w, **(settings or {})),
+    )
     rc = _run_one(argv, None, out_dir, "tap", env=program_env(env), timeout=timeout)
     run = Run(out_dir, None, rc)
     tally("tap runs")
