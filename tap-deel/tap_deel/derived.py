@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     Employment = Mapping[str, Any]
 
 DERIVED_FIELDS = ("work_email", "active", "team")
+#: The top-level fields of a person the three are derived from (and all these functions read).
+DERIVED_FROM = ("hiring_status", "emails", "employments")
 
 
 def _employments(person: Person) -> list[Employment]:

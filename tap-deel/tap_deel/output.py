@@ -1,30 +1,21 @@
-r"""Singer message output: the SDK's writer, with a faster JSON encoder for RECORD messages.
+"""Singer message output: the SDK's writer, with RECORD lines made by msgspec, in batches.
 
-The SDK serialises with simplejson (ASCII only, Decimal support, NaN as null), which costs more
-per person than fetching and shaping the person. RECORD messages are written by msgspec (the
-encoder of singer-sdk's `msgspec` extra), about six times faster, then brought to the SDK's
-spelling:
-
-- msgspec writes UTF-8; every non-ASCII character (in JSON text it can only be inside a
-  string) is escaped as the SDK escapes it (`\u00e9`, surrogate pairs above U+FFFF), so the
-  output stays plain ASCII and reads the same in any locale;
-- `time_extracted` is written with `isoformat`, as the SDK does.
-
-The only difference left: a float below 1e-4 or from 1e16 up is spelled the shorter way
-(`1e16` where Python writes `1e+16`), the same number. Everything else, and any message that
-is not a RECORD, is written exactly as before (the standard library's C encoder, or the
-SDK's own serialiser for values JSON cannot hold).
+The SDK's default writer serialises with simplejson (ASCII only, Decimal support, NaN as
+null), which cost more per person than fetching and shaping the person. RECORD lines are
+written as singer-sdk's own msgspec writer (its `msgspec` extra) writes them: compact UTF-8
+JSON, about six times faster. A record already in JSON text (see `passthrough.py`) is
+wrapped as it is. The text differs from the default writer's only in spelling (`é` where it
+writes `\u00e9`, `1e16` for `1e+16`), never in the values it holds. Every other message, and
+a record msgspec cannot write, is written exactly as the SDK writes it.
 """
 
 from __future__ import annotations
 
-import codecs
 import datetime
 import json
 import os
 import stat
 import sys
-from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
@@ -34,72 +25,46 @@ from typing_extensions import override
 if TYPE_CHECKING:
     from singer_sdk.singerlib import Message
 
-
-def _default(value: object) -> str:
-    """Datetimes as the SDK writes them (`time_extracted`); anything else is not ours."""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(sep="T")
-    raise TypeError(type(value).__name__)
-
-
-_encode = json.JSONEncoder(
-    ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=_default
-).encode
+_encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
 # NaN and infinities become null, as the SDK writes them; Decimals are written as numbers.
 _encode_fast = msgspec.json.Encoder(decimal_format="number").encode
-_ESCAPE = "tap_deel_json_escape"
 
 
-def _json_escape(error: UnicodeError) -> tuple[str, int]:
-    r"""Codec error handler: a run of non-ASCII characters as JSON `\u` escapes."""
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    escaped: str = encode_basestring_ascii(error.object[error.start : error.end])
-    return escaped[1:-1], error.end  # without the quotes
+def record_frame(stream: str, version: int | None, time_extracted: object) -> tuple[bytes, bytes]:
+    """The text before and after the record in a RECORD line, keys in the SDK's order.
+
+    Args:
+        stream: The stream name.
+        version: The stream version, if any.
+        time_extracted: When it was extracted (a datetime or its text), or None.
+
+    Returns:
+        `(head, tail)`: a line is `head + record JSON text + tail` (UTF-8, no newline).
+    """
+    head = b'{"type":"RECORD","stream":' + _encode_fast(stream) + b',"record":'
+    tail = [] if version is None else [b',"version":', _encode_fast(version)]
+    if isinstance(time_extracted, datetime.datetime):
+        time_extracted = time_extracted.isoformat(sep="T")  # (as the SDK writes it)
+    if time_extracted is not None:
+        tail += (b',"time_extracted":', _encode_fast(time_extracted))
+    tail.append(b"}")
+    return head, b"".join(tail)
 
 
-codecs.register_error(_ESCAPE, _json_escape)
-
-
-def encode_record(message: dict[str, object]) -> str:
-    """A RECORD message (its `to_dict()`) as one line of ASCII JSON, without the newline.
+def encode_record_bytes(message: dict[str, Any]) -> bytes:
+    """A RECORD message (its `to_dict()`) as one line of UTF-8 JSON, without the newline.
 
     Raises:
-        TypeError: A value that is not JSON (the caller falls back to the SDK's serialiser).
+        TypeError: A value msgspec cannot write (the caller falls back to the SDK's writer).
     """
-    return encode_record_bytes(message).decode("ascii")
-
-
-def encode_record_bytes(message: dict[str, object]) -> bytes:
-    """`encode_record`, as bytes (what goes to stdout)."""
-    extracted = message.get("time_extracted")
-    if isinstance(extracted, datetime.datetime):
-        message["time_extracted"] = extracted.isoformat(sep="T")
     try:
-        raw = _encode_fast(message)
+        text = _encode_fast(message["record"])
     except msgspec.EncodeError as exc:  # (an unsupported type raises TypeError itself)
         raise TypeError(str(exc)) from None
-    if b"\x7f" in raw:  # DEL: ASCII, but the SDK escapes it
-        return _encode(message).encode("ascii")
-    if raw.isascii():
-        return raw
-    return _escape_non_ascii(raw)
-
-
-def _escape_non_ascii(raw: bytes) -> bytes:
-    r"""UTF-8 JSON text with every character above `~` escaped as the SDK escapes it.
-
-    Python's own `backslashreplace` does most of it in C: it writes `\u4e2d` as JSON does,
-    but `\xe9` for the first 256 characters (made `\u00e9` here) and `\U0001f600` above
-    U+FFFF (JSON wants a surrogate pair: those lines take the exact, slower way). A `\x`
-    can only be ours when the text has no escaped backslash, which is checked first.
-    """
-    text = raw.decode("utf-8")
-    if b"\\\\" not in raw:
-        escaped = text.encode("ascii", "backslashreplace")
-        if b"\\U" not in escaped:
-            return escaped.replace(b"\\x", b"\\u00")
-    return text.encode("ascii", _ESCAPE)
+    head, tail = record_frame(
+        message["stream"], message.get("version"), message.get("time_extracted")
+    )
+    return head + text + tail
 
 
 #: RECORD lines are written to stdout in batches of about this many bytes.
@@ -139,14 +104,15 @@ class FastSingerWriter(SimpleSingerWriter):
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._widened = False
+        # The text around a record for the last (stream, version, time_extracted) written.
+        self._frame_key: tuple[str, int | None, datetime.datetime] | None = None
+        self._frame = (b"", b"")
 
     @override
     def write_message(self, message: Message) -> None:
         """Queue a RECORD line; write anything else at once, after what is queued."""
-        line = self._line(message)
-        self._pending.append(line)
-        self._pending_size += len(line)
-        if not isinstance(message, RecordMessage) or self._pending_size >= BATCH_BYTES:
+        self._queue(self._line(message))
+        if not isinstance(message, RecordMessage):
             self.flush()
 
     def write_record(
@@ -164,14 +130,35 @@ class FastSingerWriter(SimpleSingerWriter):
             version: The stream version, if any.
             time_extracted: When the record was extracted (an aware datetime, in UTC).
         """
-        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
-        if version is not None:
-            message["version"] = version
-        message["time_extracted"] = time_extracted
         try:
-            line = encode_record_bytes(message)
-        except (TypeError, ValueError):  # Decimal, NaN...: as the SDK writes it
-            line = self._line(RecordMessage(stream, record, version, time_extracted))
+            text = _encode_fast(record)
+        except (msgspec.EncodeError, TypeError, ValueError):  # (a lone surrogate...): as the SDK
+            self._queue(self._line(RecordMessage(stream, record, version, time_extracted)))
+            return
+        self.write_record_text(stream, text, version, time_extracted)
+
+    def write_record_text(
+        self,
+        stream: str,
+        record_text: bytes,
+        version: int | None,
+        time_extracted: datetime.datetime,
+    ) -> None:
+        """Queue a RECORD message for a record already in JSON text (one line of it).
+
+        Args:
+            stream: The stream name.
+            record_text: The record as a JSON object, UTF-8, without line breaks.
+            version: The stream version, if any.
+            time_extracted: When the record was extracted (an aware datetime, in UTC).
+        """
+        key = (stream, version, time_extracted)
+        if key != self._frame_key:  # (the records of a page share all three: see the tap)
+            self._frame_key, self._frame = key, record_frame(stream, version, time_extracted)
+        head, tail = self._frame
+        self._queue(head + record_text + tail)
+
+    def _queue(self, line: bytes) -> None:
         self._pending.append(line)
         self._pending_size += len(line)
         if self._pending_size >= BATCH_BYTES:
@@ -187,16 +174,20 @@ class FastSingerWriter(SimpleSingerWriter):
 
     def flush(self) -> None:
         """Write the queued lines to stdout."""
+        data = b"\n".join(self._pending) + b"\n" if self._pending else b""
+        self._pending.clear()
+        self._pending_size = 0
+        self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
+        """Write whole lines to stdout (nothing: flush it)."""
         stream = sys.stdout
         if not self._widened:
             self._widened = True
             _widen_pipe(stream)
-        if not self._pending:
+        if not data:
             stream.flush()
             return
-        data = b"\n".join(self._pending) + b"\n"
-        self._pending.clear()
-        self._pending_size = 0
         buffer = getattr(stream, "buffer", None)
         if buffer is None:  # a text-only stream (tests that capture stdout)
             stream.write(data.decode("utf-8"))
@@ -211,7 +202,7 @@ class FastSingerWriter(SimpleSingerWriter):
         """Serialise a message; falls back to the SDK's encoder for non-JSON-native values."""
         try:
             if isinstance(message, RecordMessage):
-                return encode_record(message.to_dict())
+                return encode_record_bytes(message.to_dict()).decode("utf-8")
             return _encode(message.to_dict())
         except (TypeError, ValueError):  # Decimal, datetime, NaN...
             return super().serialize_message(message)

@@ -5,12 +5,18 @@ people schema, costs more than everything else the tap does together (profiled).
 parsed from JSON needs none of its type conversions; it only needs unknown keys removed, since
 the schemas forbid additional properties. This module compiles a schema once into a function
 that does just that, and looks at nested values only where the schema has nested objects.
+
+It also compiles the same rules into a msgspec type (`compile_checker`): decoding a record's
+JSON text into it succeeds only when the projection would drop nothing, so a record that
+passes can be written out as the very text Deel sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 #: Removes unknown keys from a record in place; returns the dotted paths it removed.
 Projector = Callable[[dict[str, Any]], set[str]]
@@ -158,3 +164,80 @@ def compile_projector(schema: dict[str, Any]) -> Projector:
         return dropped
 
     return project
+
+
+def _checker_type(schema: dict[str, Any], path: str) -> Any:  # noqa: ANN401 -- a type
+    """The msgspec type that accepts a value at `path` only when nothing in it needs pruning.
+
+    Strict objects become structs that forbid unknown fields, and arrays of them lists of
+    such structs; anything the projection never prunes is `Any`. A value of another shape
+    than the schema's object or array (a string where an object is declared...) is refused
+    too: the caller then takes the exact, slower way.
+    """
+    if _handler(schema, path) is None:
+        return Any
+    if _is_object(schema):
+        checker = _struct_for(schema, path)
+        return checker | None if "null" in _types(schema) else checker
+    item_type = _checker_type(schema["items"], f"{path}[]")  # (only arrays are left)
+    return list[item_type] | None if "null" in _types(schema) else list[item_type]  # type: ignore[valid-type]
+
+
+def _struct_for(schema: dict[str, Any], path: str) -> type[msgspec.Struct]:
+    """A struct for an object schema (see `_checker_type`)."""
+    prefix = f"{path}." if path else ""
+    fields = [
+        (
+            f"f{index}",  # (attribute names of our own: a JSON key need not be an identifier)
+            _checker_type(sub, prefix + name),
+            msgspec.field(default=msgspec.UNSET, name=name),
+        )
+        for index, (name, sub) in enumerate((schema.get("properties") or {}).items())
+    ]
+    strict = schema.get("additionalProperties") is False
+    return msgspec.defstruct(f"Checked_{path or 'record'}", fields, forbid_unknown_fields=strict)
+
+
+class RecordChecker:
+    """Reads a record's JSON text without building it: `None` unless nothing needs dropping.
+
+    The text is decoded into structs compiled from the schema (`_checker_type`): the decode
+    fails exactly where the projector would drop a key, or where a value has a shape the
+    structs do not take. The `plain` top-level properties come back as ordinary JSON values
+    (dicts, lists...), for the fields the stream reads or derives from.
+    """
+
+    def __init__(self, schema: dict[str, Any], plain: tuple[str, ...]) -> None:
+        """Compile the schema (once per stream).
+
+        Args:
+            schema: The stream's JSON schema (an object schema).
+            plain: Top-level properties to return as plain values (absent ones are left out).
+        """
+        names = list(schema.get("properties") or {})
+        self._plain = tuple((name, f"f{names.index(name)}") for name in plain if name in names)
+        self._decode = msgspec.json.Decoder(_struct_for(schema, "")).decode
+
+    def __call__(self, text: bytes) -> dict[str, Any] | None:
+        """The `plain` properties of a record that needs no pruning; None for any other.
+
+        Args:
+            text: One record: a JSON object.
+
+        Returns:
+            The plain properties present in the record, or None when the record has a key to
+            drop, a value of another shape than its schema's, or is not valid JSON.
+        """
+        try:
+            checked = self._decode(text)
+        except msgspec.DecodeError:  # (ValidationError included)
+            return None
+        values = {}
+        for name, attribute in self._plain:
+            value = getattr(checked, attribute)
+            if value is not msgspec.UNSET:
+                values[name] = _to_builtins(value)  # (structs as dicts, their absent keys left out)
+        return values
+
+
+_to_builtins = msgspec.to_builtins

@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from tap_deel import schemas
 from tap_deel.client import DeelStream
-from tap_deel.derived import add_derived_fields
+from tap_deel.derived import DERIVED_FIELDS, DERIVED_FROM, add_derived_fields
 from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 
@@ -69,12 +69,15 @@ class OffsetStream(_PagedStream):
     def post_process(
         self, row: dict[str, Any], context: Context | None = None
     ) -> dict[str, Any] | None:
-        key = row.get("id")
+        record = super().post_process(row, context)
+        if record is None:
+            return None
+        key = record.get("id")
         if key in self._seen_ids:
             self.logger.warning("Skipping a repeated %s row (it moved between pages)", self.name)
             return None
         self._seen_ids.add(key)
-        return super().post_process(row, context)
+        return record
 
 
 class CursorStream(_PagedStream):
@@ -101,6 +104,8 @@ class PeopleStream(OffsetStream):
     path = "/people"
     record_schema = schemas.PEOPLE
     required_scope = "people:read"
+    read_fields = ("id", *DERIVED_FROM)
+    added_fields = DERIVED_FIELDS
     #: No STATE in the middle of the list (a full-table stream has no progress to save), so a
     #: STATE after a person is the end of the list.
     STATE_MSG_FREQUENCY = sys.maxsize

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from singer_sdk.singerlib.encoding.simple import SimpleSingerWriter
+from tap_deel.output import FastSingerWriter
 from tap_deel.tap import TapDeel
 
 if TYPE_CHECKING:
@@ -35,8 +36,24 @@ ALL_STREAMS = (
 )
 
 
-class CollectingWriter(SimpleSingerWriter):
-    """Serialises every message exactly as stdout would get it, and keeps the parsed lines."""
+class CollectingWriter(FastSingerWriter):
+    """The tap's own writer (records passed through as Deel's text included), keeping the
+    lines it would write to stdout, parsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+        self.raw: list[bytes] = []
+
+    def _emit(self, data: bytes) -> None:
+        for line in data.splitlines():  # (a record whose text spans lines would fail here)
+            self.raw.append(line)
+            self.lines.append(json.loads(line))
+
+
+class SdkCollectingWriter(SimpleSingerWriter):
+    """The SDK's default writer: every record parsed and shaped (no pass-through), as a
+    reference for what the tap's writer must mean."""
 
     def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
@@ -81,9 +98,15 @@ def tap_config(api_url: str, **overrides: Any) -> dict[str, Any]:
     return config
 
 
-def run_tap(config: dict[str, Any], streams: Iterable[str] | None = None) -> SyncResult:
-    """Sync the given streams (all when None) in process and return what was emitted."""
-    writer = CollectingWriter()
+def run_tap(
+    config: dict[str, Any], streams: Iterable[str] | None = None, *, sdk_writer: bool = False
+) -> SyncResult:
+    """Sync the given streams (all when None) in process and return what was emitted.
+
+    With `sdk_writer`, through the SDK's default writer (so no record is passed through).
+    """
+    writer: CollectingWriter | SdkCollectingWriter
+    writer = SdkCollectingWriter() if sdk_writer else CollectingWriter()
     tap = TapDeel(config=config, parse_env_config=False, message_writer=writer)
     wanted = set(streams) if streams is not None else None
     for name, stream in tap.streams.items():
