@@ -20,18 +20,23 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 
 from target_jumpcloud.settings import require_secure_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
+    from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
+
 logger = logging.getLogger("target-jumpcloud.client")
+T = TypeVar("T")
 
 PAGE_SIZE: Final = 100  # JumpCloud's documented maximum `limit` on list endpoints
 _MESSAGE_LIMIT: Final = 300  # JumpCloud's `message` is cut to this many characters
@@ -160,7 +165,7 @@ class JumpCloudClient:
         self._first_page: tuple[dict[str, Any], tuple[list[dict[str, Any]], int | None]] | None
         self._first_page = None
         self._random = random.Random()  # noqa: S311 - jitter, not security
-        self.session = requests.Session()
+        self.session = _Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -227,7 +232,7 @@ class JumpCloudClient:
         """
         params = _list_params(fields)
         try:
-            page = self._user_page(params, 0)
+            page = self._user_page(params, 0, _USER_OBJECTS)
         except JumpCloudError as exc:
             raise self._access_refusal(exc) from None
         self._first_page = (params, page)
@@ -235,22 +240,37 @@ class JumpCloudClient:
     def iter_users(
         self, fields: list[str] | None = None, *, concurrency: int = 1
     ) -> Iterator[dict[str, Any]]:
-        """Every system user, paged 100 at a time by `skip`, sorted by `_id`, in order.
+        """Every system user as JumpCloud sent it, in `_id` order (see `iter_user_pages`)."""
+        for page in self.iter_user_pages(_USER_OBJECTS, fields, concurrency=concurrency):
+            yield from page
+
+    def iter_user_pages(
+        self,
+        reader: PageReader[T],
+        fields: list[str] | None = None,
+        *,
+        concurrency: int = 1,
+    ) -> Iterator[list[T]]:
+        """Every system user, read by `reader`, a page of 100 at a time, sorted by `_id`.
 
         Stops without an extra request once `skip` reaches `totalCount` or a page comes back
         short, so N users cost exactly ceil(N / 100) requests (one for an empty directory).
         With `concurrency` > 1, the pages the first answer's `totalCount` announces are
         fetched that many at a time: 100,000 users are 1,000 round trips, and one at a time
-        they would take minutes against the real service. A first page fetched by
-        `start_user_listing` is used (once) instead of asking for it again.
+        they would take minutes against the real service. (Over a fast link one thread
+        would cost less CPU, but while the input is read it waits for the interpreter after
+        every page: measured in the pipeline, four threads finished first.) Each page is
+        read in the thread that fetched it. A first page fetched by `start_user_listing` is
+        used (once) instead of asking for it again.
         """
         params = _list_params(fields)
         first, self._first_page = self._first_page, None
         if first is not None and first[0] == params:
-            results, total = first[1]
+            objects, total = first[1]
+            results = reader.read_users(objects)
         else:
-            results, total = self._user_page(params, 0)
-        yield from results
+            results, total = self._user_page(params, 0, reader)
+        yield results
         skip = len(results)
         if len(results) < PAGE_SIZE or (total is not None and skip >= total):
             return
@@ -259,9 +279,9 @@ class JumpCloudClient:
             with ThreadPoolExecutor(
                 max_workers=concurrency, thread_name_prefix="jumpcloud-list"
             ) as pool:
-                pages = pool.map(lambda start: self._user_page(params, start), skips)
+                pages = pool.map(lambda start: self._user_page(params, start, reader), skips)
                 for results, page_total in pages:
-                    yield from results
+                    yield results
                     skip += len(results)
                     total = page_total
                     if len(results) < PAGE_SIZE:
@@ -269,17 +289,30 @@ class JumpCloudClient:
             if total is None or skip >= total:
                 return
         while True:  # one page at a time (also: users added while the pages were fetched)
-            results, total = self._user_page(params, skip)
-            yield from results
+            results, total = self._user_page(params, skip, reader)
+            yield results
             skip += len(results)
             if len(results) < PAGE_SIZE or (total is not None and skip >= total):
                 return
 
     def _user_page(
-        self, params: Mapping[str, Any], skip: int
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        body = self._request("GET", "/systemusers", params={**params, "skip": skip})
-        return _list_body(body, "GET /systemusers")
+        self, params: Mapping[str, Any], skip: int, reader: PageReader[T]
+    ) -> tuple[list[T], int | None]:
+        """One page of the user list, read from its body by `reader` where it can."""
+        what = "GET /systemusers"
+
+        def read(response: requests.Response) -> tuple[list[T], int | None]:
+            try:
+                return reader.read_page(response.content)
+            except (msgspec.DecodeError, RecursionError):
+                pass  # not a plain page: decoded and checked as any body, then read
+            results, total = _list_body(self._decode(response, what), what)
+            return reader.read_users(results), total
+
+        page: tuple[list[T], int | None] = self._request(
+            "GET", "/systemusers", params={**params, "skip": skip}, read=read
+        )
+        return page
 
     def find_users_by(
         self, field: str, value: str, *, ignore_case: bool = False
@@ -355,8 +388,12 @@ class JumpCloudClient:
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        read: Callable[[requests.Response], Any] | None = None,
     ) -> Any:  # noqa: ANN401 - decoded JSON
-        """Send one request with the retry policy; return the decoded JSON body."""
+        """Send one request with the retry policy; return the decoded JSON body.
+
+        `read`, when given, reads a successful response instead of `_decode`.
+        """
         what = f"{method} {path}"
         attempt = 0
         while True:
@@ -383,7 +420,7 @@ class JumpCloudClient:
             else:
                 status = response.status_code
                 if status < _HTTP_BAD_REQUEST:
-                    return self._decode(response, what)
+                    return self._decode(response, what) if read is None else read(response)
                 api_message = self._api_message(response)
                 if status not in _RETRY_STATUSES:
                     raise self._refusal(what, status, api_message)
@@ -487,6 +524,73 @@ class JumpCloudClient:
 
 
 _decode_json = msgspec.json.Decoder().decode
+
+
+class _Session(requests.Session):
+    """A `requests.Session` that reads the environment's proxy and CA settings once per host.
+
+    `requests` reads them again for every request (`trust_env`): a quarter of the CPU time
+    of a 50 kB page of users (measured 1.3 against 1.0 ms), for the 1,000 pages of 100,000
+    users. They depend only on the scheme and host; a request with its own proxies, verify,
+    cert or stream setting is merged as usual.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], _Settings] = {}
+
+    @override
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: _TextMapping | None,
+        stream: bool | None,
+        verify: _Verify | None,
+        cert: _Cert | None,
+    ) -> _Settings:
+        """As `requests` merges them, from the first request's settings for the host."""
+        own = proxies or stream is not None or verify is not None or cert is not None
+        if own or not isinstance(url, str):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        merged = settings.copy()
+        merged["proxies"] = dict(settings["proxies"])  # (the caller may change its copy)
+        return merged
+
+
+class PageReader(Protocol[T]):
+    """Reads a page of the user list into the caller's own objects (`iter_user_pages`)."""
+
+    def read_page(self, body: bytes) -> tuple[list[T], int | None]:
+        """(users, totalCount) straight from a page's body, when it is a plain one.
+
+        Raises:
+            msgspec.DecodeError: for anything else; the page is then decoded and checked
+                as any body is, and its user objects go to `read_users`.
+        """
+        ...
+
+    def read_users(self, users: list[dict[str, Any]]) -> list[T]:
+        """The page's user objects (each a dict), read."""
+        ...
+
+
+class _UserObjects:
+    """The `PageReader` of `iter_users`: the user objects as JumpCloud sent them."""
+
+    def read_page(self, body: bytes) -> tuple[list[dict[str, Any]], int | None]:
+        return _list_body(_decode_json(body), "GET /systemusers")
+
+    def read_users(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return users
+
+
+_USER_OBJECTS: Final = _UserObjects()
 
 
 def _list_params(fields: list[str] | None) -> dict[str, Any]:

@@ -7,16 +7,22 @@ two users claim the same profile id or the same email.
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import astuple
 
 from target_jumpcloud.mapping import STATE_KEY
 from target_jumpcloud.model import DirectoryUser, UserState
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 _ALWAYS_FETCHED = ("_id", "username", "email", "state", "suspended")
+# The fields a `DirectoryUser` is built from besides the attributes (`id` stands in for `_id`).
+_IDENTITY = ("_id", "id", "username", "email", "state", "suspended")
 # Identity and state fields are DirectoryUser fields of their own, never compared attributes.
 _NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", STATE_KEY})
 
@@ -41,16 +47,26 @@ _STATES: dict[str, UserState] = {state.value: state for state in UserState}
 
 
 def _state(obj: Mapping[str, Any]) -> UserState:
+    """The state of a JumpCloud user object (see `_state_of`)."""
+    return _state_of(obj.get("state"), obj.get("suspended"))
+
+
+def _state_of(raw: object, suspended: object) -> UserState:
     """`suspended: true` or state SUSPENDED is SUSPENDED; a missing state counts as ACTIVATED.
 
     (JumpCloud always sends `state`; very old accounts only had the `suspended` flag.)
     """
-    if obj.get("suspended") is True:
+    if suspended is True:
         return UserState.SUSPENDED
-    raw = obj.get("state")
     if isinstance(raw, str):
         return _STATES.get(raw.strip().upper(), UserState.ACTIVATED)
     return UserState.ACTIVATED
+
+
+# `_state_of` without a call, for the states JumpCloud sends (suspended not true).
+_PLAIN_STATES: dict[str | None, UserState] = {None: UserState.ACTIVATED}
+_PLAIN_STATES.update(_STATES)
+_SUSPENDED = UserState.SUSPENDED
 
 
 def directory_user(obj: Mapping[str, Any], attributes: Iterable[str]) -> DirectoryUser:
@@ -68,54 +84,155 @@ _SHARED_VALUES = 4096
 _SHARED_LENGTH = 64  # longer values are not worth looking up
 
 
+class _SharedValues(dict[str | None, str | None]):
+    """One attribute's values as JumpCloud sent them → as kept (trimmed, "" → None, shared).
+
+    A plain dict look-up for the values seen before (most of them: departments, titles,
+    locations...); only a new value runs Python code. Keys are strings (and None), never
+    other JSON values: `True == 1`, so a number's text could be returned for a bool.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, raw: str) -> str | None:
+        text = raw.strip() or None  # as _text does it
+        if text is not None and len(text) <= _SHARED_LENGTH and len(self) < _SHARED_VALUES:
+            text = self.setdefault(text, text)  # one string for equal values, however padded
+            self[raw] = text
+        return text
+
+    def read(self, column: Sequence[str | None]) -> list[str | None]:
+        """Each value of a column (strings and None) as kept.
+
+        Once the table is full, new values are trimmed inline rather than by `__missing__`:
+        a column of unique values (names, ids) would otherwise make a Python call for
+        nearly every user (measured 0.25 against 0.06 us a value).
+        """
+        if len(self) < _SHARED_VALUES:
+            return list(map(self.__getitem__, column))
+        get = self.get
+        return [get(raw) or (raw and raw.strip()) or None for raw in column]
+
+
 class UserReader:
     """`directory_user` for one list of attributes, prepared once: it runs for every user.
 
     Equal attribute values (departments, titles, locations...) are kept as one string each:
     for 100,000 users that takes tens of megabytes off the snapshot.
+
+    `read_page` reads a whole page of the user list from its body (the client's fast path,
+    see `JumpCloudClient.iter_user_pages`); `read_users` reads already decoded objects.
     """
 
     def __init__(self, attributes: Iterable[str]) -> None:
-        self._shared: tuple[tuple[str, dict[str, str]], ...] = tuple(
-            (name, {}) for name in dict.fromkeys(attributes) if name not in _NOT_ATTRIBUTES
+        names = tuple(name for name in dict.fromkeys(attributes) if name not in _NOT_ATTRIBUTES)
+        self._names = names
+        self._shared = tuple(_SharedValues() for _ in names)
+        self._by_name = tuple(zip(names, self._shared, strict=True))
+        # The page as msgspec decodes it: one Struct field per JSON field read, in this order.
+        fields = dict.fromkeys((*_IDENTITY, *names))
+        fields.pop("suspended")  # (a bool, decoded on its own below)
+        self._columns = {name: index for index, name in enumerate(fields)}
+        self._suspended = len(fields)
+        user_type = msgspec.defstruct(
+            "JumpCloudUserFields",
+            [
+                *(
+                    (f"f{i}", str | None, msgspec.field(name=name, default=None))
+                    for name, i in self._columns.items()
+                ),
+                ("suspended", bool | None, None),
+            ],
+            gc=False,
         )
+        page_type = msgspec.defstruct(
+            "JumpCloudUserPage",
+            [("results", list[user_type]), ("totalCount", int | None, None)],  # type: ignore[valid-type]
+        )
+        self._decode_page: Callable[[bytes], Any] = msgspec.json.Decoder(page_type).decode
 
     def __call__(self, obj: Mapping[str, Any]) -> DirectoryUser:
         """The `DirectoryUser` of one JumpCloud user object."""
         get = obj.get
         attributes: dict[str, str | None] = {}
-        for name, shared in self._shared:
+        for name, shared in self._by_name:
             value = get(name)
-            if value.__class__ is not str:
-                attributes[name] = _text(value)
-                continue
-            known = shared.get(value)  # (kept values are trimmed already)
-            if known is not None:
-                attributes[name] = known
-                continue
-            text: str | None = value.strip() or None  # as _text does it
-            if text is not None and len(text) <= _SHARED_LENGTH and len(shared) < _SHARED_VALUES:
-                shared[text] = text
-            attributes[name] = text
+            attributes[name] = shared[value] if value.__class__ is str else _text(value)
         return DirectoryUser(
-            id=_text(get("_id")) or _text(get("id")) or "",
-            username=_text(get("username")) or "",
-            email=_text(get("email")) or "",
-            state=_state(obj),
-            attributes=attributes,
+            _text(get("_id")) or _text(get("id")) or "",
+            _text(get("username")) or "",
+            _text(get("email")) or "",
+            _state(obj),
+            attributes,
         )
+
+    def read_users(self, objs: Iterable[Mapping[str, Any]]) -> list[DirectoryUser]:
+        """The `DirectoryUser`s of decoded JumpCloud user objects."""
+        return [self(obj) for obj in objs]
+
+    def read_page(self, body: bytes) -> tuple[list[DirectoryUser], int | None]:
+        """A page of the user list, `{results, totalCount}`, read straight from its body.
+
+        Only for the plain case, where every compared field is a string or null and
+        `suspended` a bool or null: anything else (a number, an object, a non-object in
+        `results`...) raises `msgspec.DecodeError`, and the page is read the general way
+        with `read_users`, to the same result. Measured on a page of 100 users: 0.25 against
+        0.9 ms to decode it to dicts and read those one by one; the values are read a column
+        at a time, each through its `_SharedValues` at C speed.
+        """
+        page = self._decode_page(body)
+        users = page.results
+        total: int | None = page.totalCount
+        if not users:
+            return [], total
+        columns: list[tuple[Any, ...]] = list(zip(*map(astuple, users), strict=True))
+        at = self._columns
+        if self._names:
+            values = [shared.read(columns[at[name]]) for name, shared in self._by_name]
+            attributes = [
+                dict(zip(self._names, row, strict=True)) for row in zip(*values, strict=True)
+            ]
+        else:
+            attributes = [{} for _ in users]
+        # `(s and s.strip()) or ...` is `_text(s) or ...` for a string or None.
+        ids = [
+            (a and a.strip()) or (b and b.strip()) or ""
+            for a, b in zip(columns[at["_id"]], columns[at["id"]], strict=True)
+        ]
+        usernames = [(s and s.strip()) or "" for s in columns[at["username"]]]
+        emails = [(s and s.strip()) or "" for s in columns[at["email"]]]
+        known = _PLAIN_STATES.get
+        states = [
+            known(raw) or _state_of(raw, suspended) if suspended is not True else _SUSPENDED
+            for raw, suspended in zip(columns[at["state"]], columns[self._suspended], strict=True)
+        ]
+        return list(map(DirectoryUser, ids, usernames, emails, states, attributes)), total
 
 
 class Directory:
     """JumpCloud users indexed by id, employee identifier, email (any case) and username."""
 
     def __init__(self, users: Iterable[DirectoryUser] = ()) -> None:
-        self._by_id: dict[str, DirectoryUser] = {}
-        self._by_employee_id: dict[str, list[DirectoryUser]] = {}
-        self._by_email: dict[str, list[DirectoryUser]] = {}
-        self._usernames: dict[str, int] = {}  # lower-cased username → number of users
-        for user in users:
-            self.add(user)
+        users = list(users)
+        self._by_id: dict[str, DirectoryUser] = {user.id: user for user in users}
+        if len(self._by_id) < len(users):  # an id twice: the later one replaces, as in `add`
+            self._by_id = {}
+            self._by_employee_id: dict[str, list[DirectoryUser]] = {}
+            self._by_email: dict[str, list[DirectoryUser]] = {}
+            self._usernames: dict[str, int] = {}  # lower-cased username → number of users
+            for user in users:
+                self.add(user)
+            return
+        # What `add` builds one user at a time, built in bulk: 100,000 users took 0.5 s
+        # through `add` (measured), most of it in method calls and `setdefault`.
+        self._by_employee_id = _group(
+            [(key, user) for user in users if (key := user.employee_identifier)]
+        )
+        self._by_email = _group([(user.email.casefold(), user) for user in users if user.email])
+        self._usernames = dict(Counter([user.username.lower() for user in users]))
 
     def add(self, user: DirectoryUser) -> None:
         """Insert `user`, or replace the user with the same id (as after an update)."""
@@ -201,3 +318,17 @@ def _remove(index: dict[str, list[DirectoryUser]], key: str, user_id: str) -> No
         index[key] = remaining
     else:
         index.pop(key, None)
+
+
+def _group(pairs: list[tuple[str, DirectoryUser]]) -> dict[str, list[DirectoryUser]]:
+    """The users of `pairs` by key, in order: `setdefault(key, []).append(user)` for each.
+
+    Keys are nearly always unique, so a one-user list per key is made at comprehension
+    speed first, and only a key that came twice sends the whole index the slow way.
+    """
+    index = {key: [user] for key, user in pairs}
+    if len(index) < len(pairs):
+        index = {}
+        for key, user in pairs:
+            index.setdefault(key, []).append(user)
+    return index

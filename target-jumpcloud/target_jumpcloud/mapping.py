@@ -131,12 +131,7 @@ def _steps(path: str) -> tuple[str, ...]:
 
 def resolve_path(record: Mapping[str, Any], path: str) -> Any:  # noqa: ANN401 - record values are arbitrary JSON
     """The value at dotted `path`; a missing key or a step into a non-object gives None."""
-    value: Any = record
-    for step in _steps(path):
-        if value.__class__ is not dict and not isinstance(value, Mapping):  # (dict: cheap)
-            return None
-        value = value.get(step)
-    return value
+    return _at(record, _steps(path))
 
 
 def is_plausible_email(text: str) -> bool:
@@ -245,24 +240,42 @@ class RecordMapper:
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self.mapping = mapping
-        # (key, path, first step, other steps, shared values); email and employeeIdentifier
-        # keep their place in the mapping order with `None` (the caller sets their values).
-        self._optional: tuple[tuple[str, str, str, tuple[str, ...], dict[str, str] | None], ...] = (
-            tuple(
-                (
-                    key,
-                    path,
-                    _steps(path)[0],
-                    _steps(path)[1:],
-                    None if key in {EMAIL, EMPLOYEE_ID} else {},
-                )
-                for key, path in mapping.items()
-                if key != STATE_KEY
-            )
+        # Every attribute in mapping order, None until set (email and employeeIdentifier are
+        # set from the required values), copied for each record.
+        self._template: dict[str, str | None] = dict.fromkeys(
+            key for key in mapping if key != STATE_KEY
         )
+        # (key, path, first step, other steps, shared values) of the optional attributes.
+        self._optional: tuple[tuple[str, str, str, tuple[str, ...], dict[str, str]], ...] = tuple(
+            (key, path, _steps(path)[0], _steps(path)[1:], {})
+            for key, path in mapping.items()
+            if key not in REQUIRED_KEYS
+        )
+        self._required = tuple(_steps(mapping[key]) for key in REQUIRED_KEYS)
 
     def __call__(self, record: Mapping[str, Any], position: int) -> DesiredUser | RejectedRecord:
         """Validate and map one record (see `map_record`)."""
+        email, profile_id, active = (_at(record, steps) for steps in self._required)
+        # The common case, decided here without the general checks below (which would find
+        # nothing to report): ASCII email and profile id, a boolean flag.
+        if (
+            email.__class__ is str
+            and profile_id.__class__ is str
+            and active.__class__ is bool
+            and email.isascii()
+            and profile_id.isascii()
+        ):
+            email, profile_id = email.strip(), profile_id.strip()
+            if (
+                email
+                and profile_id
+                and len(email) <= TEXT_LIMIT
+                and len(profile_id) <= EMPLOYEE_ID_LIMIT
+                and is_plausible_email(email)
+            ):
+                return self._desired(
+                    record, position, email=email, profile_id=profile_id, active=active
+                )
         problems: list[str] = []
         email, profile_id, active = _required_values(record, self.mapping, problems)
         # (The None checks only narrow the types: each None has already added a problem.)
@@ -270,40 +283,61 @@ class RecordMapper:
             return RejectedRecord(
                 position=position, profile_id=profile_id, email=email, reason="; ".join(problems)
             )
+        return self._desired(record, position, email=email, profile_id=profile_id, active=active)
+
+    def _desired(
+        self,
+        record: Mapping[str, Any],
+        position: int,
+        *,
+        email: str,
+        profile_id: str,
+        active: bool,
+    ) -> DesiredUser:
         attributes, warnings = self._optional_values(record)
-        return _desired(
+        attributes[EMAIL] = email
+        attributes[EMPLOYEE_ID] = profile_id
+        return DesiredUser(
             position=position,
             profile_id=profile_id,
             email=email,
             active=active,
             attributes=attributes,
-            warnings=warnings,
+            first_name=attributes.get(FIRST_NAME),
+            last_name=attributes.get(LAST_NAME),
+            warnings=tuple(warnings),
         )
 
     def _optional_values(
         self, record: Mapping[str, Any]
     ) -> tuple[dict[str, str | None], list[str]]:
-        """`_optional_values` with the prepared paths and shared values."""
-        attributes: dict[str, str | None] = {}
+        """The optional attributes (trimmed, cut, shared) and the warnings they raise."""
+        attributes = self._template.copy()
         warnings: list[str] = []
         mapping = record.__class__ is dict or isinstance(record, Mapping)
         for key, path, first, rest, shared in self._optional:
-            if shared is None:
-                attributes[key] = None
-                continue
             value: Any = record.get(first) if mapping else None  # (resolve_path, inline)
             for step in rest:
                 if value.__class__ is not dict and not isinstance(value, Mapping):
                     value = None
                     break
                 value = value.get(step)
-            if value.__class__ is str and value.isascii():  # the common case, as _as_text
-                text: str | None = value.strip() or None
-                if text is not None:
-                    known = shared.get(text)  # (only short texts are kept: nothing to cut)
-                    text = known if known is not None else _kept(key, path, text, shared, warnings)
-                attributes[key] = text
-                continue
+            if value.__class__ is str:
+                # A value seen before as it is: kept values passed every check already (and a
+                # non-ASCII one would otherwise pay `_as_text`'s lone-surrogate search).
+                known = shared.get(value)
+                if known is not None:
+                    attributes[key] = known
+                    continue
+                if value.isascii():  # the common case, as _as_text
+                    text: str | None = value.strip() or None
+                    if text is not None:
+                        known = shared.get(text)  # (only short texts are kept: nothing to cut)
+                        text = (
+                            known if known is not None else _kept(key, path, text, shared, warnings)
+                        )
+                    attributes[key] = text
+                    continue
             text, kind = _as_text(value)
             if kind is not None:
                 warnings.append(f"{key} not synced: {path} is {kind}, not text")
@@ -314,6 +348,16 @@ class RecordMapper:
         return attributes, warnings
 
 
+def _at(record: Mapping[str, Any], steps: tuple[str, ...]) -> Any:  # noqa: ANN401 - any JSON
+    """`resolve_path` with the path split already."""
+    value: Any = record
+    for step in steps:
+        if value.__class__ is not dict and not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return value
+
+
 def _kept(key: str, path: str, text: str, shared: dict[str, str], warnings: list[str]) -> str:
     """A text seen for the first time: cut to the limit (with a warning), else shared."""
     if len(text) > TEXT_LIMIT:
@@ -322,29 +366,6 @@ def _kept(key: str, path: str, text: str, shared: dict[str, str], warnings: list
     if len(text) <= _SHARED_LENGTH and len(shared) < _SHARED_VALUES:
         shared[text] = text
     return text
-
-
-def _desired(
-    *,
-    position: int,
-    profile_id: str,
-    email: str,
-    active: bool,
-    attributes: dict[str, str | None],
-    warnings: list[str],
-) -> DesiredUser:
-    attributes[EMAIL] = email
-    attributes[EMPLOYEE_ID] = profile_id
-    return DesiredUser(
-        position=position,
-        profile_id=profile_id,
-        email=email,
-        active=active,
-        attributes=attributes,
-        first_name=attributes.get(FIRST_NAME),
-        last_name=attributes.get(LAST_NAME),
-        warnings=tuple(warnings),
-    )
 
 
 def _required_values(

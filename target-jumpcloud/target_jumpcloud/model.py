@@ -2,14 +2,20 @@
 
 They carry no behaviour beyond small conveniences, so the pure modules (mapping, usernames,
 planner) and the I/O modules (client, applier, report) can agree on them without importing
-each other.
+each other. The ones made once per record are msgspec structs: a frozen dataclass took
+2.8 µs to build against 0.2 µs (measured), and a run builds several per worker. They are
+untracked by the cyclic collector (`gc=False`): they hold strings, enums, tuples and dicts
+of those, so they can be in no reference cycle, and planning 100,000 records spent a
+quarter of its time in collections that walked them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 
 class Outcome(StrEnum):
@@ -33,8 +39,7 @@ class UserState(StrEnum):
     SUSPENDED = "SUSPENDED"
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredUser:
+class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A valid worker record, mapped to the JumpCloud attributes it should produce.
 
     `attributes` holds every mapped JumpCloud attribute (API names, `email` and
@@ -57,8 +62,7 @@ class DesiredUser:
         return self.email.casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class RejectedRecord:
+class RejectedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A record that failed validation (contract §3): it ends as `skipped` with `reason`."""
 
     position: int
@@ -67,9 +71,15 @@ class RejectedRecord:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryUser:
-    """A JumpCloud user as the snapshot holds it: the compared attributes and the state."""
+class DirectoryUser(msgspec.Struct, frozen=True, gc=False):
+    """A JumpCloud user as the snapshot holds it: the compared attributes and the state.
+
+    A frozen msgspec Struct rather than a frozen dataclass: one is built per JumpCloud user
+    (100,000 in a big directory), and the dataclass's `__init__` took a third of the time
+    to read a user (measured 1.3 of 4.4 us). `gc=False`: it only holds strings, an enum and
+    a dict of strings, so it can be in no reference cycle, and the collector need not walk
+    100,000 of them on every full collection.
+    """
 
     id: str
     username: str
@@ -92,8 +102,7 @@ class ActionKind(StrEnum):
     REACTIVATE = "reactivate"  # state ACTIVATED + suspended false, plus changed attributes
 
 
-@dataclass(slots=True)
-class Action:
+class Action(msgspec.Struct, kw_only=True, gc=False):
     """One planned write. `changes` maps attribute → (old, new) for reporting.
 
     `payload` is the exact JSON body to send: for CREATE the full user (username, state and
@@ -105,13 +114,12 @@ class Action:
     payload: dict[str, Any]
     user_id: str | None = None  # None for CREATE
     username: str | None = None
-    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     outcome: Outcome = Outcome.UPDATED  # the outcome when the write succeeds
     reason: str | None = None  # e.g. "adopted by email"
 
 
-@dataclass(slots=True)
-class RecordResult:
+class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     """The final word on one input record: what the report and the summary show."""
 
     position: int
@@ -121,7 +129,7 @@ class RecordResult:
     reason: str | None = None
     username: str | None = None
     jumpcloud_id: str | None = None
-    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 

@@ -9,12 +9,11 @@ it never batches, so the SDK never drains (and never emits STATE) on its own mid
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import json
 import keyword
-import re
+import os
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -93,9 +92,10 @@ class NumberedSingerReader(SimpleSingerReader):
     """
 
     record_shortcut: Callable[[dict[str, Any]], bool] | None = None
-    #: When set, tried on each line before the full parse: a message dict, or None to parse
-    #: the line as usual (the target's lighter parse of worker records, see `RecordDecoder`).
-    quick_parse: Callable[[str], dict[str, Any] | None] | None = None
+    #: When set, tried on each line (as UTF-8 bytes) before the full parse: a message dict,
+    #: or None to parse the line as usual (the target's lighter parse of worker records, see
+    #: `RecordDecoder`).
+    quick_parse: Callable[[bytes], dict[str, Any] | None] | None = None
 
     def process_lines(
         self,
@@ -124,29 +124,20 @@ class NumberedSingerReader(SimpleSingerReader):
         stats: Counter[str] = Counter()
         shortcut = self.record_shortcut
         quick_parse = self.quick_parse
-        source = file_input or self.default_input
-        reconfigure = getattr(source, "reconfigure", None)
-        if reconfigure is not None:
-            # Singer is UTF-8 whatever the locale. Bytes that are not UTF-8 become lone
-            # surrogates (caught per line below) instead of an error from the decoder, which
-            # reads ahead and cannot name the line.
-            with contextlib.suppress(ValueError):  # (data was read already: leave it be)
-                reconfigure(encoding="utf-8", errors="surrogateescape")
-        if isinstance(source, io.TextIOWrapper):
-            # Read up to 1 MB per system call, not 8 kB: each call lets the directory threads
-            # take the interpreter, and the reader waits up to 5 ms to get it back.
-            source._CHUNK_SIZE = READ_CHUNK  # type: ignore[attr-defined]
-        for number, line in enumerate(source, start=1):
-            if not line or line.isspace():  # (no strip: it would copy every 3 kB line)
-                continue
-            if not line.isascii() and _SURROGATE.search(line):  # (a tap's lines are ASCII)
-                raise InputStreamError(
-                    f"input line {number}: not valid UTF-8 text; the input stream is broken"
-                )
-            self._current_message = line
-            message = quick_parse(line) if quick_parse is not None else None
+        lines, binary = self._lines(file_input)
+        for number, line in enumerate(lines, start=1):
+            if isinstance(line, bytes):
+                data = line
+            else:
+                self._current_message = line
+                data = _utf8(line, number)
+            message = quick_parse(data) if quick_parse is not None else None
             if message is None:
-                message = self._parse(line, number)
+                message = self._parse(data, number)
+                if message is None:  # a blank line
+                    continue
+            elif binary and not data.isascii():
+                _text_of(data, number)  # (the quick parse skips fields without reading them)
             kind = message["type"]
             callback = callbacks.get(kind) if kind != "BATCH" else None
             if callback is None:
@@ -170,12 +161,38 @@ class NumberedSingerReader(SimpleSingerReader):
             stats[kind] += 1
         return stats
 
-    def _parse(self, line: str, number: int) -> dict[str, Any]:
+    def _lines(self, file_input: IO[str] | None) -> tuple[Iterable[str | bytes], bool]:
+        """The input's lines, and whether they are bytes (the standard input) or text."""
+        source = file_input or self.default_input
+        reconfigure = getattr(source, "reconfigure", None)
+        if reconfigure is not None:
+            # Singer is UTF-8 whatever the locale. Bytes that are not UTF-8 become lone
+            # surrogates (caught per line) instead of an error from the decoder, which reads
+            # ahead and cannot name the line.
+            try:
+                reconfigure(encoding="utf-8", errors="surrogateescape")
+            except ValueError:  # data was read already: leave it be
+                pass
+            else:
+                buffer = _stdin_buffer(source) if file_input is None else None
+                if buffer is not None:
+                    return _binary_lines(buffer), True
+        if isinstance(source, io.TextIOWrapper):
+            # Read up to 1 MB per system call, not 8 kB: each call lets the directory threads
+            # take the interpreter, and the reader waits up to 5 ms to get it back.
+            source._CHUNK_SIZE = READ_CHUNK  # type: ignore[attr-defined]
+        return source, False
+
+    def _parse(self, line: bytes, number: int) -> dict[str, Any] | None:
+        """The message on a line (UTF-8 bytes), or None for a blank line."""
         try:
             message: object = _decode_fast(line)
         except (msgspec.DecodeError, UnicodeError, RecursionError):
+            text = _text_of(line, number)
+            if not text or text.isspace():  # (no strip: it would copy every 3 kB line)
+                return None
             try:  # whatever msgspec refuses, the SDK's parser has the last word
-                message = deserialize_json(line)  # typed dict, but any JSON value parses
+                message = deserialize_json(text)  # typed dict, but any JSON value parses
             except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 raise InputStreamError(
                     f"input line {number}: not valid JSON; the input stream is broken"
@@ -204,7 +221,58 @@ class NumberedSingerReader(SimpleSingerReader):
             raise InputStreamError(f"input line {number}: RECORD whose record is not an object")
 
 
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+def _not_utf8(number: int) -> InputStreamError:
+    return InputStreamError(
+        f"input line {number}: not valid UTF-8 text; the input stream is broken"
+    )
+
+
+def _utf8(line: str, number: int) -> bytes:
+    """A text line as UTF-8 for msgspec, which parses bytes in half the time of a str.
+
+    A lone surrogate (a byte that was not UTF-8, see `_read`) cannot be encoded: the line
+    is refused, as the bytes reader refuses it.
+    """
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _not_utf8(number) from None
+
+
+def _text_of(line: bytes, number: int) -> str:
+    """A line read as bytes, as text: the same check the text reader's decoding makes."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(number) from None
+
+
+def _stdin_buffer(source: object) -> io.BufferedIOBase | None:
+    """The bytes under the standard input, to read it as bytes; None to read it as text.
+
+    Only where Python's standard input ends lines at line feeds only (POSIX), as the bytes
+    reader does: a universal-newline stream would also end one at a lone carriage return.
+    """
+    if os.name != "posix" or not isinstance(source, io.TextIOWrapper):
+        return None
+    buffer = getattr(source, "buffer", None)
+    return buffer if isinstance(buffer, io.BufferedIOBase) else None
+
+
+def _binary_lines(buffer: io.BufferedIOBase) -> Iterable[bytes]:
+    """The lines of a byte stream (each with its line feed), read 1 MB per system call at most.
+
+    Reading bytes takes the text decoding off every line, and msgspec parses bytes in half
+    the time of a str (measured on 3 kB person records: 5.7 against 10.3 µs, and the text
+    reader's lone-surrogate search cost 17 µs more on each non-ASCII line). The lines come
+    from a buffered reader of 1 MB over the same file (nothing was read from it yet: see
+    `_lines`) instead of the standard 8 kB one: each read lets the directory threads take the
+    interpreter, and the reader then waits up to 5 ms to get it back.
+    """
+    raw = getattr(buffer, "raw", None)
+    if isinstance(raw, io.RawIOBase):
+        return io.BufferedReader(raw, READ_CHUNK)
+    return buffer
 
 
 class RecordDecoder:
@@ -241,8 +309,11 @@ class RecordDecoder:
         )
         self._decode = msgspec.json.Decoder(message, float_hook=Decimal).decode
 
-    def __call__(self, line: str) -> dict[str, Any] | None:
-        """The RECORD message with only the named fields, or None (parse it in full)."""
+    def __call__(self, line: bytes | str) -> dict[str, Any] | None:
+        """The RECORD message with only the named fields, or None (parse it in full).
+
+        Bytes are not checked for UTF-8 in the fields skipped: the reader checks the line.
+        """
         try:
             message: Any = self._decode(line)  # (a struct type made at run time)
         except (msgspec.DecodeError, UnicodeError, RecursionError):

@@ -432,7 +432,7 @@ class TargetJumpCloud(Target):
         sink.take(message["record"])
         return True
 
-    def _quick_parse(self, line: str) -> dict[str, Any] | None:
+    def _quick_parse(self, line: bytes) -> dict[str, Any] | None:
         """A worker RECORD line parsed for the fields the mapping reads only, or None.
 
         Only while the shortcut takes worker records as they are: the worker sink then reads
@@ -517,10 +517,15 @@ class TargetJumpCloud(Target):
             mapping = self.settings.mapping
             read_user = UserReader(name for name in mapping if name != STATE_KEY)
             progress = Progress(self.logger, "JumpCloud users loaded")
-            users = []
             fields = compared_fields(mapping)
-            for obj in self.client.iter_users(fields, concurrency=self.apply_concurrency):
-                users.append(read_user(obj))
+            # Pages are read from their bodies in the listing threads (`UserReader.read_page`).
+            pages = self.client.iter_user_pages(
+                read_user, fields, concurrency=self.apply_concurrency
+            )
+            users = next(pages)  # (there is always a first page, if an empty one)
+            progress.tick(len(users))
+            for page in pages:
+                users += page
                 progress.tick(len(users))
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from target_jumpcloud.directory import Directory, compared_fields, directory_user
-from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
+from target_jumpcloud.mapping import DEFAULT_MAPPING, RecordMapper, _required_values, map_record
 from target_jumpcloud.model import (
     Action,
     ActionKind,
@@ -300,3 +300,33 @@ def test_map_record_never_raises(record):
         assert set(result.attributes) == {k for k in MAPPING if k != "state"}
     else:
         assert result.reason
+
+
+def _mapped_the_general_way(record: dict[str, Any], position: int) -> DesiredUser | RejectedRecord:
+    """`RecordMapper` without its shortcut for the common case: every check, every reason."""
+    mapper = RecordMapper(MAPPING)
+    problems: list[str] = []
+    email, profile_id, active = _required_values(record, MAPPING, problems)
+    if problems or email is None or profile_id is None or active is None:
+        return RejectedRecord(
+            position=position, profile_id=profile_id, email=email, reason="; ".join(problems)
+        )
+    return mapper._desired(record, position, email=email, profile_id=profile_id, active=active)
+
+
+REQUIRED_VALUES = st.one_of(
+    JSON,
+    st.sampled_from(["ada@x.io", " ada@x.io ", "ADA@X.IO", "a b@x.io", "é@x.io", "x" * 1030, ""]),
+    st.sampled_from(["P1", " P1", "p" * 257, "Ü-1", " "]),
+)
+
+
+@FAST
+@given(
+    st.fixed_dictionaries(
+        {"id": REQUIRED_VALUES, "work_email": REQUIRED_VALUES, "active": ACTIVE | JSON},
+        optional={"first_name": NAMES, "department": JSON, "team": TITLES},
+    )
+)
+def test_the_mappers_shortcut_decides_as_the_general_checks_do(record):
+    assert map_record(record, MAPPING, 3) == _mapped_the_general_way(record, 3)

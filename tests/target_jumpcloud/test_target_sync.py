@@ -384,7 +384,7 @@ def test_a_username_taken_while_the_input_is_read_gets_the_next_number(app, jump
 class _ListingFails(JumpCloudClient):
     """A client whose directory listing gives up, as after exhausted retries."""
 
-    def iter_users(self, fields=None, *, concurrency=1):
+    def iter_user_pages(self, reader, fields=None, *, concurrency=1):
         raise JumpCloudError("GET /systemusers: HTTP 503 (gave up after 6 attempts)", status=503)
 
 
