@@ -39,6 +39,9 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from target_jumpcloud.directory import compared_fields
+from target_jumpcloud.mapping import DEFAULT_MAPPING
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from multiprocessing.connection import Connection
@@ -253,6 +256,7 @@ class _JumpCloudHost:
 
     def set_users(self, users: list[dict[str, Any]]) -> int:
         self.jumpcloud.set_users(users)
+        self.jumpcloud.prewarm(" ".join(compared_fields(DEFAULT_MAPPING)))  # what the target asks
         return int(self.jumpcloud.user_count)
 
     def linked_profile_ids(self) -> list[str]:

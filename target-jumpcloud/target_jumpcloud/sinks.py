@@ -9,10 +9,12 @@ it never batches, so the SDK never drains (and never emits STATE) on its own mid
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import json
 import keyword
+import operator
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -285,8 +287,24 @@ class RecordDecoder:
     in full, as it would have anyway.
     """
 
-    def __init__(self, stream: str, fields: Iterable[str]) -> None:
+    def __init__(
+        self,
+        stream: str,
+        fields: Iterable[str],
+        types: Mapping[str, tuple[Any, bool]] | None = None,
+    ) -> None:
+        """Prepare for one stream's records.
+
+        Args:
+            stream: The stream whose records it reads.
+            fields: The top-level record fields to keep.
+            types: For some of those fields, the msgspec type they must have and whether
+                they are required (`MappedFieldsChecker.decoder_types`): a record whose
+                value does not fit, or that lacks a required one, is parsed in full
+                instead, and the checker then says why. Its messages carry `TYPES_CHECKED`.
+        """
         self.stream = stream
+        self._types = dict(types or {})
         names = list(dict.fromkeys(fields))
         # Fields named as in the record (then `asdict` gives the record at C speed), unless
         # a name cannot be a Python attribute.
@@ -299,15 +317,20 @@ class RecordDecoder:
         )
         record = msgspec.defstruct(
             "WorkerFields",
-            [
-                (attribute, Any, msgspec.field(default=msgspec.UNSET, name=name))
-                for attribute, name in self._fields
-            ],
+            [(attribute, *self._declared(name)) for attribute, name in self._fields],
+            kw_only=True,
         )
         message = msgspec.defstruct(
             "WorkerRecordMessage", [("type", str), ("stream", str), ("record", record)]
         )
         self._decode = msgspec.json.Decoder(message, float_hook=Decimal).decode
+
+    def _declared(self, name: str) -> tuple[Any, Any]:
+        """A field's type and its `msgspec.field`: a required field has no default."""
+        kind, required = self._types.get(name, (Any, False))
+        if required:
+            return kind, msgspec.field(name=name)
+        return kind, msgspec.field(default=msgspec.UNSET, name=name)
 
     def __call__(self, line: bytes | str) -> dict[str, Any] | None:
         """The RECORD message with only the named fields, or None (parse it in full).
@@ -331,8 +354,17 @@ class RecordDecoder:
                 value = getattr(fields, attribute)
                 if value is not UNSET:
                     record[name] = value
-        return {"type": "RECORD", "stream": self.stream, "record": record}
+        result: dict[str, Any] = {"type": "RECORD", "stream": self.stream, "record": record}
+        if self._types:
+            result[TYPES_CHECKED] = True
+        return result
 
+
+#: In a message from `RecordDecoder`: its record's top-level fields have the decoder's types.
+TYPES_CHECKED: Final = "types_checked"
+
+# The JSON types msgspec checks for `MappedFieldsChecker.decoder_types`, as msgspec types.
+_DECODABLE: Final[dict[str, Any]] = {"string": str, "boolean": bool, "null": None}
 
 _PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
     "string": (str,),
@@ -402,6 +434,17 @@ class MappedFieldsChecker:
             if any(t is not None for t in types) or steps[0] in required_names:
                 checks.append(_PathCheck(steps, types, steps[0] in required_names))
         self.checks = tuple(checks)
+        # The top-level fields msgspec can check while it parses (`decoder_types`): strings,
+        # booleans and nulls, which it tells apart exactly as `problem` does.
+        self.decoder_types: dict[str, tuple[Any, bool]] = {}
+        for check in checks:
+            allowed = check.types[0]
+            if len(check.steps) == 1 and allowed is not None and allowed.names <= _DECODABLE.keys():
+                kinds = tuple(_DECODABLE[name] for name in sorted(allowed.names))
+                self.decoder_types[check.steps[0]] = (
+                    functools.reduce(operator.or_, kinds),
+                    check.required,
+                )
         # The same checks flattened for `problem`, which runs for every record: per step its
         # index, name and allowed types (None: any), the types unpacked for one `isinstance`.
         self._compiled = tuple(
@@ -417,6 +460,12 @@ class MappedFieldsChecker:
                 ),
             )
             for check in checks
+        )
+        # What is left to check in a record whose decoder checked `decoder_types`.
+        self._compiled_after_decoder = tuple(
+            (check, steps)
+            for check, steps in self._compiled
+            if not (len(check.steps) == 1 and check.steps[0] in self.decoder_types)
         )
 
     def _resolve(self, node: object) -> Mapping[str, Any] | None:
@@ -476,10 +525,14 @@ class MappedFieldsChecker:
             types.append(_Allowed.of(declared) if usable and declared else None)
         return tuple(types)
 
-    def problem(self, record: Mapping[str, Any]) -> str | None:
-        """Why the record does not match its schema in a mapped field, or None."""
+    def problem(self, record: Mapping[str, Any], *, types_checked: bool = False) -> str | None:
+        """Why the record does not match its schema in a mapped field, or None.
+
+        With `types_checked`, the record comes from a `RecordDecoder` given `decoder_types`,
+        which has checked those fields already.
+        """
         flat = isinstance(record, dict)
-        for check, steps in self._compiled:
+        for check, steps in self._compiled_after_decoder if types_checked else self._compiled:
             if flat and len(steps) == 1:  # a top-level field: the common case, unrolled
                 _, step, allowed, types, reject_bool = steps[0]
                 if step not in record:
@@ -564,24 +617,32 @@ class WorkerSink(RecordSink):
         del context
         self.sync_target.collect(self._map(record))
 
-    def take(self, record: dict[str, Any]) -> None:
+    def take(self, record: dict[str, Any], *, types_checked: bool = False) -> None:
         """The fast path: what the SDK's record handling does here, minus the no-ops.
 
         Used only when no stream map, flattening or record metadata applies to the stream,
-        so the record would reach `process_record` unchanged anyway.
+        so the record would reach `process_record` unchanged anyway. `types_checked`: the
+        record's `decoder_types` fields were checked while it was parsed.
         """
         self.tally_record_read()
-        self.sync_target.collect(self._map(record))
+        self.sync_target.collect(self._map(record, types_checked=types_checked))
         self.record_counter_metric.increment()
 
-    def _map(self, record: dict[str, Any]) -> DesiredUser | RejectedRecord:
+    def decoder(self, fields: Iterable[str]) -> RecordDecoder:
+        """A `RecordDecoder` for this stream that also checks the fields it can type."""
+        types = self._checker.decoder_types if self._checker is not None else None
+        return RecordDecoder(self.stream_name, fields, types)
+
+    def _map(
+        self, record: dict[str, Any], *, types_checked: bool = False
+    ) -> DesiredUser | RejectedRecord:
         position = self.sync_target.next_position()
         if self.include_sdc_metadata_properties:
             for key in [key for key in record if key.startswith("_sdc_")]:
                 del record[key]
         mapped = self._mapper(record, position)
         if self._checker is not None:
-            problem = self._checker.problem(record)
+            problem = self._checker.problem(record, types_checked=types_checked)
             if problem is not None:
                 reason = (
                     problem if isinstance(mapped, DesiredUser) else (f"{problem}; {mapped.reason}")

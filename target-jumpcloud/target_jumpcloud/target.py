@@ -63,6 +63,7 @@ from target_jumpcloud.settings import (
 )
 from target_jumpcloud.sinks import (
     STREAM_END_KEYWORD,
+    TYPES_CHECKED,
     IgnoredStreamSink,
     InputStreamError,
     NumberedSingerReader,
@@ -409,6 +410,7 @@ class TargetJumpCloud(Target):
         del key_properties
         if schema is not None:
             self._shortcut_checked = False  # a SCHEMA may bring a new sink or stream map
+            self._record_decoder = None  # (and new types to check)
             if stream_name == self.settings.worker_stream:
                 self._stream_end_announced = schema.get(STREAM_END_KEYWORD) == "STATE"
                 self._worker_stream_open = True
@@ -429,7 +431,7 @@ class TargetJumpCloud(Target):
         sink = self._shortcut_sink
         if sink is None:
             return False
-        sink.take(message["record"])
+        sink.take(message["record"], types_checked=TYPES_CHECKED in message)
         return True
 
     def _quick_parse(self, line: bytes) -> dict[str, Any] | None:
@@ -441,9 +443,8 @@ class TargetJumpCloud(Target):
         if not self._shortcut_checked or self._shortcut_sink is None:
             return None
         if self._record_decoder is None:
-            self._record_decoder = RecordDecoder(
-                self.settings.worker_stream,
-                (path.split(".", 1)[0] for path in self.settings.mapping.values()),
+            self._record_decoder = self._shortcut_sink.decoder(
+                path.split(".", 1)[0] for path in self.settings.mapping.values()
             )
         return self._record_decoder(line)
 

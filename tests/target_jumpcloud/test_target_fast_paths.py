@@ -12,14 +12,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from target_jumpcloud.client import JumpCloudClient
 from target_jumpcloud.directory import UserReader, _text
 from target_jumpcloud.mapping import DEFAULT_MAPPING, STATE_KEY, map_record
 from target_jumpcloud.model import DirectoryUser, UserState
 from target_jumpcloud.report import _report_bytes
-from target_jumpcloud.sinks import NumberedSingerReader, RecordDecoder
+from target_jumpcloud.sinks import (
+    TYPES_CHECKED,
+    MappedFieldsChecker,
+    NumberedSingerReader,
+    RecordDecoder,
+)
 
-from tests.target_jumpcloud.target_io_helpers import person
+from tests.target_jumpcloud.target_io_helpers import PEOPLE_SCHEMA, person
 
 FIELDS = [path.split(".", 1)[0] for path in DEFAULT_MAPPING.values()]
 
@@ -149,3 +156,62 @@ def test_the_first_page_is_the_key_check_and_is_not_asked_for_twice(
     # Another listing (other fields, or a second one) asks for its own first page.
     assert len(list(client.iter_users(["_id", "email"]))) == 250
     assert len(app.requests("GET", "/api/systemusers")) == 2 * math.ceil(250 / 100)
+
+
+CHECKER = MappedFieldsChecker(
+    {**PEOPLE_SCHEMA, "required": ["id", "active"]}, list(DEFAULT_MAPPING.values())
+)
+TYPED = RecordDecoder("people", FIELDS, CHECKER.decoder_types)
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["name", "id"]), st.none() | st.text(max_size=3), max_size=2),
+)
+
+
+def test_the_checker_gives_the_decoder_the_plain_top_level_types() -> None:
+    assert CHECKER.decoder_types["id"] == (str, True)
+    assert CHECKER.decoder_types["active"] == (bool, True)
+    assert CHECKER.decoder_types["first_name"] == (str | None, False)
+    assert "department" not in CHECKER.decoder_types  # (a nested path: checked by `problem`)
+
+
+TEXT_FIELDS = [key for key in FIELDS if key not in {"id", "active", "department"}]
+VALID = st.fixed_dictionaries(
+    {"id": st.text(max_size=4), "active": st.booleans()},
+    optional={
+        **{key: st.none() | st.text(max_size=4) for key in TEXT_FIELDS},
+        "department": st.none() | st.fixed_dictionaries({}, optional={"name": st.text()}),
+    },
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> dict[str, Any]:
+    """A record as the schema says, then maybe one field set to anything (or dropped)."""
+    record: dict[str, Any] = draw(VALID)
+    key = draw(st.none() | st.sampled_from([*FIELDS, "department", "other"]))
+    if key is not None:
+        if draw(st.booleans()):
+            record[key] = draw(ODD_VALUES)
+        else:
+            record.pop(key, None)
+    return record
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(records())
+def test_a_typed_parse_leaves_the_checker_the_same_verdict(record: dict[str, Any]) -> None:
+    quick = TYPED(line(record).encode())
+    verdict = CHECKER.problem(record)
+    if quick is None:  # refused: the line is parsed in full, and the checker says why
+        assert verdict is not None
+        return
+    assert quick[TYPES_CHECKED] is True
+    assert CHECKER.problem(quick["record"], types_checked=True) == verdict
+    parsed = json.loads(line(record), parse_float=Decimal)["record"]  # (as the reader parses)
+    assert quick["record"] == {key: parsed[key] for key in FIELDS if key in parsed}
