@@ -115,7 +115,7 @@ class DeelStream(RESTStream[Any]):
     #: The Deel scope the endpoint needs, named when Deel answers 403.
     required_scope: ClassVar[str] = "people:read"
     #: Top-level fields `post_process` reads, and those it sets on every record: a record
-    #: passed through as Deel's text (see `passthrough.py`) has these decoded (see `sync`).
+    #: passed through as Deel's text (see `passthrough.py`) has these decoded (`_sync_records`).
     read_fields: ClassVar[tuple[str, ...]] = ("id",)
     added_fields: ClassVar[tuple[str, ...]] = ()
     allow_redirects = False  # a redirect never gets to carry the token elsewhere
@@ -345,7 +345,7 @@ class DeelStream(RESTStream[Any]):
             return
         write_record = getattr(self._tap.message_writer, "write_record", None)
         if write_record is not None:
-            write_record(self.name, record, self._stream_version, utc_now())
+            write_record(self.name, record, self._stream_version, self._page_received_at)
             return
         self._tap.write_message(
             RecordMessage(
