@@ -45,6 +45,7 @@ from tests.emulators.workforce import (
     transfer,
     work_email_of,
 )
+from tests.target_jumpcloud.target_io_helpers import PEOPLE_SCHEMA
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -752,33 +753,6 @@ def check_hygiene(run: Run, secrets: Sequence[str] = SENTINELS) -> None:
 
 
 # -- Singer text for direct target runs ---------------------------------------------------------
-
-NULLABLE_TEXT = {"type": ["string", "null"]}
-#: The part of tap-deel's people schema the default mapping reads (types as the tap declares).
-PEOPLE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "first_name": NULLABLE_TEXT,
-        "last_name": NULLABLE_TEXT,
-        "full_name": NULLABLE_TEXT,
-        "job_title": NULLABLE_TEXT,
-        "work_location": NULLABLE_TEXT,
-        "hiring_type": NULLABLE_TEXT,
-        "hiring_status": NULLABLE_TEXT,
-        "department": {
-            "type": ["object", "null"],
-            "properties": {"id": NULLABLE_TEXT, "name": NULLABLE_TEXT},
-        },
-        "client_legal_entity": {
-            "type": ["object", "null"],
-            "properties": {"id": NULLABLE_TEXT, "name": NULLABLE_TEXT},
-        },
-        "work_email": NULLABLE_TEXT,
-        "active": {"type": "boolean"},
-        "team": NULLABLE_TEXT,
-    },
-}
 
 
 def worker(
