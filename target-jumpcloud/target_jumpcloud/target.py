@@ -31,6 +31,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import _ConfigInput
 
 from target_jumpcloud.applier import apply_plan
+from target_jumpcloud.auth import basic_authorization
 from target_jumpcloud.client import AuthenticationError, JumpCloudClient, JumpCloudError
 from target_jumpcloud.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.mapping import STATE_KEY
@@ -103,6 +104,8 @@ _IGNORED_BUILTINS: Final = {
     "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
 }
 _CONFIG_PATH = re.compile(r"^(?P<message>.*) in config\[(?P<path>.+)\]$")
+#: Settings whose value a message never shows.
+_SECRET_SETTINGS: Final = frozenset({"api_key", "client_secret"})
 
 
 def read_config_files(paths: Sequence[str]) -> _ConfigInput:
@@ -185,12 +188,45 @@ class TargetJumpCloud(Target):
         th.Property(
             "api_key",
             th.StringType(nullable=False),
-            required=True,
             secret=True,
             title="API key",
             description=(
-                "JumpCloud API key (sent as `x-api-key`). Give it in the config file or as "
-                "the environment variable `TARGET_JUMPCLOUD_API_KEY`; it is never logged."
+                "A personal JumpCloud API key (sent as `x-api-key`); set this or the service "
+                "account's `client_id` and `client_secret`, not both. Give it in the config "
+                "file or as the environment variable `TARGET_JUMPCLOUD_API_KEY`; it is never "
+                "logged."
+            ),
+        ),
+        th.Property(
+            "client_id",
+            th.StringType(nullable=False),
+            title="Service account client ID",
+            description=(
+                "The client id of a JumpCloud service account (the recommended way, instead "
+                "of `api_key`); needs `client_secret`. Environment variable "
+                "`TARGET_JUMPCLOUD_CLIENT_ID`."
+            ),
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType(nullable=False),
+            secret=True,
+            title="Service account client secret",
+            description=(
+                "The service account's client secret, exchanged for a short-lived access "
+                "token (OAuth 2.0 client credentials). Config file or environment variable "
+                "`TARGET_JUMPCLOUD_CLIENT_SECRET`; it is never logged."
+            ),
+        ),
+        th.Property(
+            "token_url",
+            th.StringType,
+            title="Token URL",
+            description=(
+                "The service account's token endpoint. Default from `api_url`'s region: "
+                "`https://admin-oauth.id.jumpcloud.com/oauth2/token` (EU "
+                "`admin-oauth.id.eu.jumpcloud.com`, IN `admin-oauth.id.in.jumpcloud.com`); "
+                "required when `api_url` is not JumpCloud's. HTTPS except for loopback hosts."
             ),
         ),
         th.Property(
@@ -377,7 +413,11 @@ class TargetJumpCloud(Target):
             options: dict[str, Any] = {"pool_size": self.apply_concurrency + 2}
             options.update(self._client_options)
             self._client = JumpCloudClient(
-                self.settings.api_url, self.settings.api_key, self.settings.org_id, **options
+                self.settings.api_url,
+                self.settings.api_key,
+                self.settings.org_id,
+                service_account=self.settings.service_account,
+                **options,
             )
         return self._client
 
@@ -507,7 +547,10 @@ class TargetJumpCloud(Target):
             # The first page of users is the key check (no request of its own); the rest of
             # the list loads in the background while the input is read.
             self.client.start_user_listing(compared_fields(self.settings.mapping))
-            self.logger.info("JumpCloud accepted the API key; loading its users in the background")
+            self.logger.info(
+                "JumpCloud accepted the %s; loading its users in the background",
+                self.client.credential_label,
+            )
             self._directory_thread = threading.Thread(
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )
@@ -821,11 +864,26 @@ def _planned(action: Action) -> RecordResult:
 
 
 def _secret_values(config: Mapping[str, Any], *, parse_env: bool, prefix: str) -> list[str]:
-    """The secret values that must never be printed (config and environment)."""
-    values = [config.get("api_key")]
-    if parse_env:
-        values.append(os.environ.get(f"{prefix}API_KEY"))
-    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    """The secret values that must never be printed (config and environment).
+
+    The API key, the client secret, and the service account's Basic credential (base64 of
+    `id:secret`, for each id and secret given). Access tokens are minted later and never
+    reach a message (the client scrubs its own messages of them too).
+    """
+
+    def given(name: str) -> list[str]:
+        values = [config.get(name)]
+        if parse_env:
+            values.append(os.environ.get(f"{prefix}{name.upper()}"))
+        return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+    secrets = [*given("api_key"), *given("client_secret")]
+    secrets += [
+        basic_authorization(client_id, client_secret).removeprefix("Basic ")
+        for client_id in given("client_id")
+        for client_secret in given("client_secret")
+    ]
+    return secrets
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -840,6 +898,6 @@ def _config_problem(problem: str, secrets: Sequence[str]) -> str:
     if match is None:
         return _scrub(problem, secrets)
     path = ".".join(part.strip("'\"") for part in match["path"].split("]["))
-    if path.split(".", 1)[0] == "api_key":
-        return "api_key: expected a non-empty string"
+    if path.split(".", 1)[0] in _SECRET_SETTINGS:
+        return f"{path.split('.', 1)[0]}: expected a non-empty string"
     return _scrub(f"{path}: {match['message']}", secrets)

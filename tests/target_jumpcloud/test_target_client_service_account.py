@@ -20,30 +20,19 @@ from target_jumpcloud.client import (
 )
 from target_jumpcloud.settings import ConfigError
 
-from tests.emulators.base import EmulatorServer, Fault, Request, Response
+from tests.emulators.base import EmulatorServer, Request, Response
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.emulators.jumpcloud_oauth import TOKEN_PATH
+from tests.reliability.harness import HookedJumpCloud
 from tests.target_jumpcloud.target_io_helpers import FAST_CLIENT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 CLIENT_ID = "svc-client-01"
 SECRET = "svc-secret-5b8e1f"
 ORG = "5f1e0c0ffee0c0ffee0000aa"
 FAST: dict[str, Any] = dict(FAST_CLIENT)
-
-
-class HookedJumpCloud(JumpCloudEmulator):
-    """The emulator; `hook(request, response)` runs before each API answer is sent."""
-
-    hook: Callable[[Request, Response | None], None] | None = None
-
-    def dispatch(self, request: Request) -> tuple[Response | None, Fault | None]:
-        response, fault = super().dispatch(request)
-        if self.hook is not None and not request.path.startswith("/_emulator/"):
-            self.hook(request, response)
-        return response, fault
 
 
 @pytest.fixture
