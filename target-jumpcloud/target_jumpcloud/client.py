@@ -452,40 +452,20 @@ class JumpCloudClient:
     ) -> Any:  # noqa: ANN401 - decoded JSON
         """Send one API request with the retry policy; return the decoded JSON body.
 
-        `read`, when given, reads a successful response instead of `_decode`. A 401 renews a
-        service account's token once and repeats the request (JumpCloud refused it before
-        doing anything, so even a create is safe to repeat); a second 401 is raised.
+        `read`, when given, reads a successful response instead of `_decode`. Each attempt
+        carries the provider's current credential; a 401 renews a service account's token
+        once and repeats the request (see `_send`).
         """
-        what = f"{method} {path}"
-        url = self.api_url + path
-        credential = self._auth.current()
-        try:
-            return self._send(
-                method,
-                url,
-                what,
-                credential,
-                params=params,
-                json_body=json_body,
-                idempotent=idempotent,
-                read=read,
-            )
-        except AuthenticationError as exc:
-            if exc.status != _HTTP_UNAUTHORIZED:
-                raise
-            fresh = self._auth.renew(credential)
-            if fresh is None:
-                raise
-        logger.info("%s: the access token was refused (HTTP 401); renewed it, sending again", what)
         return self._send(
             method,
-            url,
-            what,
-            fresh,
+            self.api_url + path,
+            f"{method} {path}",
+            self._auth.current,
             params=params,
             json_body=json_body,
             idempotent=idempotent,
             read=read,
+            renew=True,
         )
 
     def _send(
@@ -493,7 +473,7 @@ class JumpCloudClient:
         method: str,
         url: str,
         what: str,
-        credential: Credential,
+        credential: Callable[[], Credential],
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
@@ -501,14 +481,21 @@ class JumpCloudClient:
         read: Callable[[requests.Response], Any] | None = None,
         form: Mapping[str, str] | None = None,
         refusal: Callable[[str, int, str | None], JumpCloudError] | None = None,
+        renew: bool = False,
     ) -> Any:  # noqa: ANN401 - decoded JSON
-        """One request to `url` under the retry policy, authenticated by `credential`.
+        """One request to `url` under the retry policy; `credential()` authenticates each attempt.
 
-        `form` sends a form body instead of JSON (the token grant); `refusal` builds the
-        error of a non-retried 4xx (default: the API's, see `_refusal`).
+        Taking the credential per attempt means a retry after a long wait carries the token
+        of that moment, not one that went stale meanwhile. With `renew`, a 401 asks the
+        provider for a new credential once and sends again at once (JumpCloud refused the
+        request before doing anything, so even a create is safe to repeat); a second 401 is
+        the refusal. `form` sends a form body instead of JSON (the token grant); `refusal`
+        builds the error of a non-retried 4xx (default: the API's, see `_refusal`).
         """
         attempt = 0
+        renewed = False
         while True:
+            sent = credential()
             try:
                 response = self.session.request(
                     method,
@@ -517,7 +504,7 @@ class JumpCloudClient:
                     json=json_body,
                     data=form,
                     headers=_FORM_HEADERS if form is not None else None,
-                    auth=credential,
+                    auth=sent,
                     timeout=self.timeout,
                 )
             except _TRANSPORT_ERRORS as exc:
@@ -536,6 +523,11 @@ class JumpCloudClient:
                 status = response.status_code
                 if status < _HTTP_BAD_REQUEST:
                     return self._decode(response, what) if read is None else read(response)
+                if status == _HTTP_UNAUTHORIZED and renew and not renewed:
+                    renewed = self._auth.renew(sent) is not None
+                    if renewed:
+                        logger.info("%s: the access token was refused (HTTP 401); renewed it", what)
+                        continue
                 api_message = self._api_message(response)
                 if status not in _RETRY_STATUSES:
                     raise (refusal or self._refusal)(what, status, api_message)
@@ -575,13 +567,14 @@ class JumpCloudClient:
         assert isinstance(self._auth, ServiceAccountAuth)  # noqa: S101
         parts = urlsplit(account.token_url)
         what = f"POST {parts.hostname}{parts.path}"
+        basic = self._auth.basic_credential()
         logger.debug("%s: requesting an access token for the service account", what)
         try:
             grant: TokenGrant = self._send(
                 "POST",
                 account.token_url,
                 what,
-                self._auth.basic_credential(),
+                lambda: basic,
                 form=GRANT_FORM,
                 read=lambda response: self._read_grant(response, what),
                 refusal=self._grant_refusal,

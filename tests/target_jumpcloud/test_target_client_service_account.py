@@ -125,6 +125,22 @@ def test_the_token_is_renewed_on_the_clients_clock_before_it_expires(server) -> 
     assert {e.status for e in app.requests("GET", "/api/systemusers")} == {200}
 
 
+def test_a_retry_after_a_long_wait_carries_the_token_of_that_moment(server) -> None:
+    app = server.app
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        del seconds
+        now[0] += 4000  # the backoff outlasted the token's renewal time
+
+    client = sa_client(server, clock=lambda: now[0], sleep=sleep)
+    client.check_access()
+    app.faults.script("503", method="GET", path="/api/systemusers")
+    client.check_access()
+    assert [e.status for e in app.requests("GET", "/api/systemusers")] == [200, 503, 200]
+    assert app.oauth.grants == 2  # renewed before the retry, not refused with 401 after it
+
+
 def test_a_401_renews_the_token_once_and_repeats_the_request(server) -> None:
     app = server.app
     seed(app, 3)
