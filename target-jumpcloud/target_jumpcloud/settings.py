@@ -151,6 +151,21 @@ class SyncSettings:
     report_path: str | None
 
 
+_IGNORED_SDK_SETTINGS = {
+    "batch_size_rows": "the whole worker stream is planned before anything is written",
+    "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
+}
+
+
+def ignored_sdk_settings(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The singer-sdk target settings that are set but mean nothing here, with why."""
+    return [
+        (name, why)
+        for name, why in _IGNORED_SDK_SETTINGS.items()
+        if config.get(name) not in {None, False}
+    ]
+
+
 def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     """Validate the raw config (as Singer/Meltano hands it over) into `SyncSettings`.
 
@@ -168,6 +183,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
             problems.extend(exc.problems)
             return default
 
+    checked(_check_load_method, config, default=None)
     api_key = checked(_api_key, config, default="")
     api_url = checked(_api_url, config, default=DEFAULT_API_URL)
     mapping, mapping_problems = check_mapping(
@@ -199,6 +215,15 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     if problems:
         raise ConfigError(*problems)
     return settings
+
+
+def _check_load_method(config: Mapping[str, Any]) -> None:
+    """singer-sdk's `load_method`: only `upsert` (the sync never deletes or overwrites)."""
+    if config.get("load_method") not in {None, "", "upsert"}:
+        raise ConfigError(
+            "load_method: target-jumpcloud always creates and updates users and never "
+            "deletes one; only 'upsert' is accepted (or leave the setting out)"
+        )
 
 
 def _api_key(config: Mapping[str, Any]) -> str:

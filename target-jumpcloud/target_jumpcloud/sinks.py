@@ -16,12 +16,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from singer_sdk import RecordSink
+from singer_sdk.mapper import SameRecordTransform
 
 from target_jumpcloud.mapping import record_mapper
 from target_jumpcloud.model import DesiredUser, RejectedRecord
 from target_jumpcloud.reader import RecordDecoder
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Iterable, Mapping, Sequence
 
     from singer_sdk import Target
@@ -45,11 +47,40 @@ class SyncTarget(Protocol):
     def collect(self, mapped: DesiredUser | RejectedRecord) -> None:
         """Keep one mapped worker record for the plan."""
 
-    def note_ignored_stream(self, stream_name: str) -> None:
-        """Say once that a stream is ignored."""
+    @property
+    def ignored_streams(self) -> IgnoredStreams:
+        """The bookkeeping of the streams that are not the worker stream."""
 
-    def count_ignored(self, stream_name: str) -> None:
-        """Count one dropped record of an ignored stream."""
+
+class IgnoredStreams:
+    """Streams other than the worker stream: one log line each when first seen, a count."""
+
+    def __init__(self, logger: logging.Logger, plugin: str, worker_stream: str) -> None:
+        self.logger = logger
+        self.plugin = plugin
+        self.worker_stream = worker_stream
+        self.counts: dict[str, int] = {}
+
+    def note(self, stream: str) -> None:
+        """Say once that `stream` is ignored."""
+        if stream not in self.counts:
+            self.counts[stream] = 0
+            self.logger.info(
+                "Ignoring stream '%s': %s reads only the worker stream '%s' (setting "
+                "worker_stream)",
+                stream,
+                self.plugin,
+                self.worker_stream,
+            )
+
+    def count(self, stream: str) -> None:
+        """One dropped record of `stream`."""
+        self.counts[stream] = self.counts.get(stream, 0) + 1
+
+    def log_totals(self) -> None:
+        """At the end of the input: how many records each ignored stream had."""
+        for stream, count in self.counts.items():
+            self.logger.info("Ignored %d records of stream '%s'", count, stream)
 
 
 def _sync_target(target: Target) -> SyncTarget:
@@ -372,7 +403,7 @@ class IgnoredStreamSink(RecordSink):
         self.sync_target = _sync_target(target)
         super().__init__(target, stream_name, schema, key_properties)
         self.schema = _pass_through_schema()
-        self.sync_target.note_ignored_stream(stream_name)
+        self.sync_target.ignored_streams.note(stream_name)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Records we drop are not worth validating (and must not stop the run)."""
@@ -385,4 +416,27 @@ class IgnoredStreamSink(RecordSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Drop the record (counted, for the end-of-input line)."""
         del record, context
-        self.sync_target.count_ignored(self.stream_name)
+        self.sync_target.ignored_streams.count(self.stream_name)
+
+
+def plain_worker_sink(target: Target) -> WorkerSink | None:
+    """The worker sink, if records reach it untransformed; else None (the SDK's path).
+
+    Untransformed: no stream map, no alias, no flattening and no `_sdc_*` metadata, so a
+    record the reader hands straight to the sink is the record the SDK would have handed.
+    """
+    stream = _sync_target(target).settings.worker_stream
+    maps = target.mapper.stream_maps.get(stream)
+    if not target.sink_exists(stream) or not maps or len(maps) != 1:
+        return None
+    stream_map = maps[0]
+    if (
+        type(stream_map) is not SameRecordTransform
+        or stream_map.stream_alias != stream
+        or stream_map.flattening_enabled
+    ):
+        return None
+    sink = target.get_sink(stream)
+    if not isinstance(sink, WorkerSink) or sink.include_sdc_metadata_properties:
+        return None
+    return sink

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.mapper import SameRecordTransform
 
 from target_jumpcloud.client import JumpCloudClient
 from target_jumpcloud.config_schema import CONFIG_JSONSCHEMA
@@ -28,8 +27,13 @@ from target_jumpcloud.exits import (
     setting_of,
 )
 from target_jumpcloud.reader import NumberedSingerReader, StreamEndWatch, WorkerShortcut
-from target_jumpcloud.settings import ConfigError, parse_settings
-from target_jumpcloud.sinks import IgnoredStreamSink, WorkerSink
+from target_jumpcloud.settings import ConfigError, ignored_sdk_settings, parse_settings
+from target_jumpcloud.sinks import (
+    IgnoredStreams,
+    IgnoredStreamSink,
+    WorkerSink,
+    plain_worker_sink,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -43,16 +47,6 @@ if TYPE_CHECKING:
     from target_jumpcloud.model import DesiredUser, RejectedRecord
     from target_jumpcloud.report import RunReport
     from target_jumpcloud.settings import SyncSettings
-
-
-_UNSUPPORTED_LOAD_METHODS_HINT: Final = (
-    "load_method: target-jumpcloud always creates and updates users and never deletes "
-    "one; only 'upsert' is accepted (or leave the setting out)"
-)
-_IGNORED_BUILTINS: Final = {
-    "batch_size_rows": "the whole worker stream is planned before anything is written",
-    "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
-}
 
 
 class TargetJumpCloud(Target):
@@ -94,16 +88,17 @@ class TargetJumpCloud(Target):
         )
         self.max_parallelism = 1  # one sink drains at a time: the plan is shared state
         self.settings: SyncSettings = parse_settings(self.config)
-        self._check_builtin_settings()
+        for name, why in ignored_sdk_settings(self.config):
+            self.logger.warning("Setting %s is ignored by %s: %s", name, self.name, why)
         self._client = client
         self._client_options = dict(client_options or {})
         self.apply_concurrency = max(1, apply_concurrency)
         self._run: SyncRun | None = None
-        self.ignored: dict[str, int] = {}
+        self.ignored_streams = IgnoredStreams(self.logger, self.name, self.settings.worker_stream)
         self._stream_end = StreamEndWatch(self.settings.worker_stream)
         worker_fields = (path.split(".", 1)[0] for path in self.settings.mapping.values())
         self._shortcut = WorkerShortcut(
-            self.settings.worker_stream, self._plain_worker_sink, worker_fields
+            self.settings.worker_stream, lambda: plain_worker_sink(self), worker_fields
         )
         if isinstance(self.message_reader, NumberedSingerReader):
             self._shortcut.attach(self.message_reader)
@@ -130,14 +125,6 @@ class TargetJumpCloud(Target):
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
-
-    def _check_builtin_settings(self) -> None:
-        """Refuse `load_method` other than upsert; say so when an ignored SDK setting is set."""
-        if self.config.get("load_method") not in {None, "", "upsert"}:
-            raise ConfigError(_UNSUPPORTED_LOAD_METHODS_HINT)
-        for name, why in _IGNORED_BUILTINS.items():
-            if self.config.get(name) not in {None, False}:
-                self.logger.warning("Setting %s is ignored by %s: %s", name, self.name, why)
 
     # -- the engine --------------------------------------------------------------------------
 
@@ -178,6 +165,11 @@ class TargetJumpCloud(Target):
         """Check the key and start loading the directory (before any input is read)."""
         self.sync_run.start()
 
+    def listen_after_start(self, file_input: IO[str] | None) -> None:
+        """Check the key and start the directory load, then read the input (fail fast)."""
+        self.start()
+        self.listen(file_input)
+
     def abort(self, message: str) -> None:
         """Write the report of a run that stopped before planning."""
         self.sync_run.abort(message)
@@ -214,39 +206,10 @@ class TargetJumpCloud(Target):
                 self._stream_end.schema(schema)
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=[])
 
-    def _plain_worker_sink(self) -> WorkerSink | None:
-        """The worker sink, if records reach it untransformed; else None (the SDK path)."""
-        stream = self.settings.worker_stream
-        maps = self.mapper.stream_maps.get(stream)
-        if not self.sink_exists(stream) or not maps or len(maps) != 1:
-            return None
-        stream_map = maps[0]
-        if (
-            type(stream_map) is not SameRecordTransform
-            or stream_map.stream_alias != stream
-            or stream_map.flattening_enabled
-        ):
-            return None
-        sink = self.get_sink(stream)
-        if not isinstance(sink, WorkerSink) or sink.include_sdc_metadata_properties:
-            return None
-        return sink
-
-    def note_ignored_stream(self, stream_name: str) -> None:
-        """Log once per stream that it is ignored."""
-        if stream_name not in self.ignored:
-            self.ignored[stream_name] = 0
-            self.logger.info(
-                "Ignoring stream '%s': %s reads only the worker stream '%s' (setting "
-                "worker_stream)",
-                stream_name,
-                self.name,
-                self.settings.worker_stream,
-            )
-
-    def count_ignored(self, stream_name: str) -> None:
-        """Count one dropped record of an ignored stream."""
-        self.ignored[stream_name] = self.ignored.get(stream_name, 0) + 1
+    @property
+    def ignored(self) -> dict[str, int]:
+        """Records dropped per ignored stream."""
+        return self.ignored_streams.counts
 
     def next_position(self) -> int:
         """The stream position of the next worker record (0-based)."""
@@ -265,8 +228,7 @@ class TargetJumpCloud(Target):
     def process_endofpipe(self) -> None:
         """The end of the input: hand the whole stream to the run, then emit the final STATE."""
         self._stream_end.check(len(self.records))
-        for stream, count in self.ignored.items():
-            self.logger.info("Ignored %d records of stream '%s'", count, stream)
+        self.ignored_streams.log_totals()
         if not self.records and not self.sink_exists(self.settings.worker_stream):
             self.logger.warning(
                 "No '%s' stream in the input: nothing to sync (check worker_stream and the "
@@ -327,19 +289,14 @@ class TargetJumpCloud(Target):
     def run_cli(cls, *, config: dict[str, Any], parse_env: bool, file_input: IO[str] | None) -> int:
         """One run; every expected failure is one clear log line and an exit code."""
         secret_names = secret_settings(cls.config_jsonschema)
-        scrub = Scrubber.for_config(
-            config, secret_names, parse_env=parse_env, prefix=cls._env_var_prefix
-        )
-
-        def build() -> TargetJumpCloud:
-            return cls(config=config, validate_config=True, parse_env_config=parse_env)
-
-        def run(target: TargetJumpCloud) -> None:
-            target.start()
-            target.listen(file_input)
-
         return run_with_exit_code(
-            build, run, logger=cls.logger, scrub=scrub, secret_names=secret_names
+            lambda: cls(config=config, validate_config=True, parse_env_config=parse_env),
+            lambda target: target.listen_after_start(file_input),
+            logger=cls.logger,
+            scrub=Scrubber.for_config(
+                config, secret_names, parse_env=parse_env, prefix=cls._env_var_prefix
+            ),
+            secret_names=secret_names,
         )
 
 
