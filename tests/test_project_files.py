@@ -101,7 +101,9 @@ def test_environments_keep_secrets_out_of_meltano_yml() -> None:
     for env in names.values():
         for kind in env.get("config", {}).get("plugins", {}).values():
             for plugin in kind:
-                url = plugin.get("config", {}).get("api_url", "")
+                if "api_url" not in plugin.get("config", {}):
+                    continue  # e.g. target-duckdb: a file, no API
+                url = plugin["config"]["api_url"]
                 if env["name"] == "dev":
                     assert url.startswith("http://127.0.0.1:")
                 else:
