@@ -15,12 +15,10 @@ PYTEST_ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml \
-		target-duckdb-fix/pyproject.toml
+$(STAMP): pyproject.toml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e ./tap-deel -e ./target-jumpcloud -e ./target-duckdb-fix \
-		--group dev
+	$(PY) -m pip install --quiet -e ./tap-deel -e ./target-jumpcloud --group dev
 	touch $@
 
 # Meltano lives in its own environment: it pins its own dependencies, and it installs each
@@ -33,8 +31,7 @@ $(MELTANO_STAMP):
 	$(MELTANO_VENV)/bin/python -m pip install --quiet "meltano~=4.4"
 	touch $@
 
-$(PLUGINS_STAMP): $(MELTANO_STAMP) meltano.yml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml \
-		target-duckdb-fix/pyproject.toml
+$(PLUGINS_STAMP): $(MELTANO_STAMP) meltano.yml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
 	$(MELTANO) install
 	touch $@
 
@@ -44,8 +41,7 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
-	$(VENV)/bin/mypy tap-deel/tap_deel target-jumpcloud/target_jumpcloud \
-		target-duckdb-fix/target_duckdb_fix tests
+	$(VENV)/bin/mypy tap-deel/tap_deel target-jumpcloud/target_jumpcloud tests
 
 test: install meltano-install lint typecheck
 	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
