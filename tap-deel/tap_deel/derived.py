@@ -1,10 +1,13 @@
-"""The three top-level fields the tap adds to every person (contract §1), as pure functions.
+"""The top-level fields the tap adds to every person (contract §§1, 11.1), as pure functions.
 
-A target never has to know Deel's nesting: it reads `work_email`, `active` and `team`.
+A target never has to know Deel's nesting: it reads `work_email`, `active`, `team` and
+`last_day`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,9 +16,17 @@ if TYPE_CHECKING:
     Person = Mapping[str, Any]
     Employment = Mapping[str, Any]
 
-DERIVED_FIELDS = ("work_email", "active", "team")
-#: The top-level fields of a person the three are derived from (and all these functions read).
-DERIVED_FROM = ("hiring_status", "emails", "employments")
+DERIVED_FIELDS = ("work_email", "active", "team", "last_day")
+#: The top-level fields of a person these are derived from (and all these functions read).
+DERIVED_FROM = (
+    "hiring_status",
+    "emails",
+    "employments",
+    "direct_employee_termination_last_day",
+)
+#: A date, or the date part of a date-time, as Deel writes them: `2026-05-29`,
+#: `2026-05-29T00:00:00.000Z`, `2026-05-29 17:00:00+02:00`.
+_DATE_PART = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
 
 
 def _employments(person: Person) -> list[Employment]:
@@ -134,20 +145,82 @@ def team_name(person: Person) -> str | None:
     return _text(team.get("name"))
 
 
+def date_part(value: object) -> str | None:
+    """The `YYYY-MM-DD` a Deel date or date-time starts with, as written (no zone conversion).
+
+    Deel stores a last day as a calendar date; a date-time such as `2026-05-29T00:00:00.000Z`
+    means that date, so converting it to another zone would shift it by a day. Anything that
+    does not start with a real calendar date (blank, `soon`, `2026-02-30`) gives None.
+
+    Args:
+        value: A value from a Deel person.
+
+    Returns:
+        The date as `YYYY-MM-DD`, or None.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DATE_PART.match(value.strip())
+    if match is None:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:  # 2026-02-30, month 13...
+        return None
+
+
+def last_day_sources(person: Person) -> tuple[object, object]:
+    """The two values `last_day` is read from, in order (see `last_day`)."""
+    employment = primary_employment(person)
+    from_employment = None if employment is None else employment.get("termination_last_day")
+    return person.get("direct_employee_termination_last_day"), from_employment
+
+
+def last_day(person: Person) -> str | None:
+    """The worker's last day (contract §11.1).
+
+    The date part of `direct_employee_termination_last_day`, else of the primary
+    employment's `termination_last_day`, else None. A value with no readable date counts as
+    absent, so the next one is used.
+
+    Args:
+        person: A Deel person object.
+
+    Returns:
+        `YYYY-MM-DD`, or None.
+    """
+    for value in last_day_sources(person):
+        found = date_part(value)
+        if found is not None:
+            return found
+    return None
+
+
+def unreadable_last_days(person: Person) -> list[str]:
+    """The names of the last-day sources that hold text with no readable date (for a warning)."""
+    names = ("direct_employee_termination_last_day", "employments[].termination_last_day")
+    return [
+        name
+        for name, value in zip(names, last_day_sources(person), strict=True)
+        if isinstance(value, str) and value.strip() and date_part(value) is None
+    ]
+
+
 def add_derived_fields(
     person: dict[str, Any], active_hiring_statuses: Collection[str]
 ) -> dict[str, Any]:
-    """Set `work_email`, `active` and `team` on the person, in place, and return it.
+    """Set `work_email`, `active`, `team` and `last_day` on the person, in place; return it.
 
     Args:
         person: A Deel person object, as the API returned it.
         active_hiring_statuses: The setting `active_hiring_statuses` (a frozenset is fastest).
 
     Returns:
-        The same dict, with the three derived fields set (any values Deel sent under those
-        names are replaced).
+        The same dict, with the derived fields set (any values Deel sent under those names
+        are replaced).
     """
     person["work_email"] = work_email(person)
     person["active"] = is_active(person, active_hiring_statuses)
     person["team"] = team_name(person)
+    person["last_day"] = last_day(person)
     return person
