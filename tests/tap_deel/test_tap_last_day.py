@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tap_deel.derived import date_part, last_day, unreadable_last_days
 
-from tests.emulators.workforce import generate_workforce, terminate
+from tests.emulators.workforce import EffectiveDates, generate_workforce, terminate
 from tests.tap_deel.tap_helpers import run_tap, tap_config, validate_records
 
 if TYPE_CHECKING:
@@ -169,3 +169,24 @@ def test_the_tap_emits_last_day_on_both_paths_and_warns_on_a_mistyped_one(
         assert by_id[person["id"]]["last_day"] == last_day(person)
     assert any(by_id[p["id"]]["last_day"] for p in people)
     assert list(by_id["leaver-direct"])[-4:] == ["work_email", "active", "team", "last_day"]
+
+
+def test_the_dated_workforce_reaches_the_target_with_its_last_days_and_zones(
+    server: EmulatorServer, deel_api_url: str
+) -> None:
+    today = dt.date(2027, 1, 1)
+    options = EffectiveDates(today=today, future_leavers=0.05, past_leavers=0.05)
+    workforce = generate_workforce(300, 4, effective_dates=options)
+    server.app.set_workforce(workforce)
+
+    records = {r["id"]: r for r in run_tap(tap_config(deel_api_url), ["people"]).records["people"]}
+
+    for person_id in workforce.effective["future_leavers"]:
+        assert dt.date.fromisoformat(records[person_id]["last_day"]) > today
+        assert records[person_id]["active"] is True
+    for person_id in workforce.effective["past_leavers"]:
+        assert dt.date.fromisoformat(records[person_id]["last_day"]) < today
+        assert records[person_id]["active"] is True
+    for person in workforce.people:
+        assert records[person["id"]]["timezone"] == person["timezone"]  # as Deel sends it
+        assert records[person["id"]]["start_date"] == person["start_date"]
