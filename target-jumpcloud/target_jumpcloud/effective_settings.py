@@ -1,9 +1,11 @@
 """The settings of effective dating (contract §12), read and checked into one frozen value.
 
-`parse_effective_dating` reads them from the raw target config and raises one `ConfigError`
-listing every problem, one a line, each starting with the setting's name;
-`read_effective_dating` returns the problems instead, for a reader that gathers the errors
-of all settings. `SETTINGS_PROPERTIES` declares the settings for `--about` and Meltano.
+`read_effective_dating` reads them from the raw target config and returns every problem
+instead of stopping at the first, each one line that starts with the setting's name, as
+`mapping_rules.check_mapping` does: the settings parser adds them to its own and raises one
+`ConfigError` for the whole config. So this module sits below the settings parser and imports
+nothing of the package but the zones. `SETTINGS_PROPERTIES` declares the settings for
+`--about` and Meltano.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from singer_sdk import typing as th
 
-from target_jumpcloud.settings import ConfigError
 from target_jumpcloud.zones import ABBREVIATIONS, find_zone, zone_label
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ DEFAULT_TIMEZONE: Final = "UTC"
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _DIGITS = re.compile(r"\d+")
 _SHOWN_MAX = 60
+
+
+class _InvalidError(ValueError):
+    """One setting's value is invalid (the message says why, without the setting's name)."""
 
 
 @dataclass(frozen=True)
@@ -53,40 +58,21 @@ class EffectiveDating:
         return zone_label(self.default_timezone)
 
 
-def parse_effective_dating(config: Mapping[str, Any], *, dry_run: bool) -> EffectiveDating:
-    """Read the §12 settings from the raw target config.
-
-    Args:
-        config: The raw config (as Singer/Meltano hands it over); other keys are ignored.
-        dry_run: The validated `dry_run` setting (`as_of` is allowed only with it).
-
-    Returns:
-        The settings; absent or blank values take their defaults.
-
-    Raises:
-        ConfigError: one or more settings are invalid; the message names each one, one a
-            line (see `read_effective_dating`).
-    """
-    settings, problems = read_effective_dating(config, dry_run=dry_run)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return settings
-
-
 def read_effective_dating(
     config: Mapping[str, Any], *, dry_run: bool
 ) -> tuple[EffectiveDating, list[str]]:
     """Read the §12 settings, collecting every problem instead of stopping at the first.
 
-    For a settings reader that reports all config errors at once: it adds the problems to
-    its own list. A setting with a problem takes its default in the value returned.
+    The settings parser adds the problems to its own list (and raises one `ConfigError` for
+    the whole config). A setting with a problem takes its default in the value returned.
 
     Args:
         config: The raw config; other keys are ignored.
         dry_run: The validated `dry_run` setting.
 
     Returns:
-        (settings, problems): each problem is one line that starts with the setting's name.
+        (settings, problems): each problem is one line that starts with the setting's name,
+        in the order of the settings table.
     """
     problems: list[str] = []
 
@@ -96,7 +82,7 @@ def read_effective_dating(
             return default
         try:
             return parse(value)
-        except ConfigError as exc:
+        except _InvalidError as exc:
             problems.append(f"{name}: {exc}")
             return default
 
@@ -127,7 +113,7 @@ def _flag(value: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    raise ConfigError(f"expected true or false, got {_shown(value)}")
+    raise _InvalidError(f"expected true or false, got {_shown(value)}")
 
 
 def _days(value: object) -> int:
@@ -136,25 +122,25 @@ def _days(value: object) -> int:
     elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         number = int(value.strip())
     else:
-        raise ConfigError(
+        raise _InvalidError(
             f"expected a whole number of days (0 or more) or null, got {_shown(value)}"
         )
     if number < 0:
-        raise ConfigError(f"must not be negative, got {number}")
+        raise _InvalidError(f"must not be negative, got {number}")
     return number
 
 
 def _clock(value: object) -> dt.time:
     match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ConfigError(f"expected a local time HH:MM (00:00 to 23:59), got {_shown(value)}")
+        raise _InvalidError(f"expected a local time HH:MM (00:00 to 23:59), got {_shown(value)}")
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def _zone(value: object) -> dt.tzinfo:
     zone = find_zone(value) if isinstance(value, str) else None
     if zone is None:
-        raise ConfigError(
+        raise _InvalidError(
             f"expected an IANA time zone name such as 'Africa/Lagos' (or one of the "
             f"abbreviations {', '.join(list(ABBREVIATIONS)[:4])}, ...), got {_shown(value)}"
         )
@@ -169,7 +155,7 @@ def _as_of(value: object) -> dt.datetime:
             when = None
         if when is not None and when.tzinfo is not None:
             return when.astimezone(dt.UTC)
-    raise ConfigError(
+    raise _InvalidError(
         "expected an ISO 8601 date-time with its offset, such as "
         f"'2027-01-04T06:00:00+01:00' or '2027-01-04T05:00:00Z', got {_shown(value)}"
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from target_jumpcloud.mapping_rules import START_DATE_KEY
 from target_jumpcloud.model import UserState
 from target_jumpcloud.zones import (
     find_zone,
@@ -47,7 +48,6 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
 _SHOWN_MAX = 40
 
 # The mapping keys whose values are read here (contract §11.1), as warnings name them.
-START_DATE_KEY: Final = "start_date"
 LAST_DAY_KEY: Final = "last_day"
 TIMEZONE_KEY: Final = "timezone"
 

@@ -9,11 +9,19 @@ import pytest
 from target_jumpcloud.effective_settings import (
     SETTINGS_PROPERTIES,
     EffectiveDating,
-    parse_effective_dating,
     read_effective_dating,
 )
 from target_jumpcloud.settings import ConfigError
 from target_jumpcloud.zones import zone_label
+
+
+def parse_effective_dating(config: dict[str, Any], *, dry_run: bool) -> EffectiveDating:
+    """As the settings parser calls it: the problems join its own in one ConfigError."""
+    settings, problems = read_effective_dating(config, dry_run=dry_run)
+    if problems:
+        raise ConfigError(*problems)
+    return settings
+
 
 NAMES = (
     "effective_dating",
@@ -88,8 +96,13 @@ def test_as_of_is_an_instant_with_its_offset_for_dry_runs_only() -> None:
     assert EffectiveDating().plan_time(clock) == clock
     with pytest.raises(ValueError, match="aware"):
         EffectiveDating().plan_time(dt.datetime(2026, 12, 1))
-    with pytest.raises(ConfigError, match=r"^as_of: allowed only with dry_run: true"):
-        parse_effective_dating({"as_of": "2027-01-04T05:00:00Z"}, dry_run=False)
+    _, problems = read_effective_dating({"as_of": "2027-01-04T05:00:00Z"}, dry_run=False)
+    assert problems == [
+        (
+            "as_of: allowed only with dry_run: true (it previews a run as of another time, "
+            "so nothing may be written)"
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -116,12 +129,13 @@ def test_as_of_is_an_instant_with_its_offset_for_dry_runs_only() -> None:
         ({"as_of": "Monday"}, "as_of: expected an ISO 8601 date-time with its offset"),
     ],
 )
-def test_a_bad_value_is_a_config_error_naming_the_setting(
+def test_a_bad_value_is_one_problem_naming_the_setting(
     config: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_effective_dating(config, dry_run=True)
-    assert str(caught.value).startswith(message)
+    settings, problems = read_effective_dating(config, dry_run=True)
+    assert len(problems) == 1
+    assert problems[0].startswith(message)
+    assert settings == EffectiveDating()  # the bad value took its default
 
 
 def test_every_problem_is_reported_at_once_one_a_line() -> None:
@@ -141,7 +155,7 @@ def test_every_problem_is_reported_at_once_one_a_line() -> None:
     assert settings.activation_time == dt.time(9, 0)  # a bad one takes its default
     with pytest.raises(ConfigError) as caught:
         parse_effective_dating(config, dry_run=False)
-    assert str(caught.value).splitlines() == problems
+    assert caught.value.problems == tuple(problems)
 
 
 def test_the_declared_settings_are_exactly_these() -> None:
