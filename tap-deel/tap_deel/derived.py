@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
     Person = Mapping[str, Any]
     Employment = Mapping[str, Any]
@@ -136,7 +136,10 @@ def team_name(person: Person) -> str | None:
     Returns:
         `team.name` of the primary employment, or None when there is none.
     """
-    employment = primary_employment(person)
+    return _team_of(primary_employment(person))
+
+
+def _team_of(employment: Employment | None) -> str | None:
     if employment is None:
         return None
     team = employment.get("team")
@@ -169,11 +172,7 @@ def date_part(value: object) -> str | None:
         return None
 
 
-def last_day_sources(person: Person) -> tuple[object, object]:
-    """The two values `last_day` is read from, in order (see `last_day`)."""
-    employment = primary_employment(person)
-    from_employment = None if employment is None else employment.get("termination_last_day")
-    return person.get("direct_employee_termination_last_day"), from_employment
+_LAST_DAY_SOURCES = ("direct_employee_termination_last_day", "employments[].termination_last_day")
 
 
 def last_day(person: Person) -> str | None:
@@ -189,38 +188,59 @@ def last_day(person: Person) -> str | None:
     Returns:
         `YYYY-MM-DD`, or None.
     """
-    for value in last_day_sources(person):
-        found = date_part(value)
-        if found is not None:
-            return found
-    return None
+    return _last_day_of(person, primary_employment(person), None)
 
 
 def unreadable_last_days(person: Person) -> list[str]:
-    """The names of the last-day sources that hold text with no readable date (for a warning)."""
-    names = ("direct_employee_termination_last_day", "employments[].termination_last_day")
-    return [
-        name
-        for name, value in zip(names, last_day_sources(person), strict=True)
-        if isinstance(value, str) and value.strip() and date_part(value) is None
-    ]
+    """The last-day sources consulted that hold text with no readable date (for a warning)."""
+    unreadable: list[str] = []
+    _last_day_of(person, primary_employment(person), unreadable)
+    return unreadable
+
+
+def _last_day_of(
+    person: Person, primary: Employment | None, unreadable: list[str] | None
+) -> str | None:
+    """`last_day`, with the primary employment already found; notes unreadable sources."""
+    values = (
+        person.get("direct_employee_termination_last_day"),
+        None if primary is None else primary.get("termination_last_day"),
+    )
+    for name, value in zip(_LAST_DAY_SOURCES, values, strict=True):
+        if value is None:
+            continue
+        found = date_part(value)
+        if found is not None:
+            return found
+        if unreadable is not None and isinstance(value, str) and value.strip():
+            unreadable.append(name)
+    return None
 
 
 def add_derived_fields(
-    person: dict[str, Any], active_hiring_statuses: Collection[str]
+    person: dict[str, Any],
+    active_hiring_statuses: Collection[str],
+    on_unreadable: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Set `work_email`, `active`, `team` and `last_day` on the person, in place; return it.
 
     Args:
         person: A Deel person object, as the API returned it.
         active_hiring_statuses: The setting `active_hiring_statuses` (a frozenset is fastest).
+        on_unreadable: Called with the name of each last-day source that holds text with no
+            readable date (so the caller can warn).
 
     Returns:
         The same dict, with the derived fields set (any values Deel sent under those names
         are replaced).
     """
+    primary = primary_employment(person)
     person["work_email"] = work_email(person)
     person["active"] = is_active(person, active_hiring_statuses)
-    person["team"] = team_name(person)
-    person["last_day"] = last_day(person)
+    person["team"] = _team_of(primary)
+    unreadable: list[str] | None = [] if on_unreadable is not None else None
+    person["last_day"] = _last_day_of(person, primary, unreadable)
+    if on_unreadable is not None and unreadable:
+        for name in unreadable:
+            on_unreadable(name)
     return person

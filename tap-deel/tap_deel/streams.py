@@ -12,12 +12,7 @@ from typing_extensions import override
 
 from tap_deel import schemas
 from tap_deel.client import DeelStream
-from tap_deel.derived import (
-    DERIVED_FIELDS,
-    DERIVED_FROM,
-    add_derived_fields,
-    unreadable_last_days,
-)
+from tap_deel.derived import DERIVED_FIELDS, DERIVED_FROM, add_derived_fields
 from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 
@@ -141,15 +136,15 @@ class PeopleStream(OffsetStream):
         person = super().post_process(row, context)
         if person is None:
             return None
-        add_derived_fields(person, self.active_hiring_statuses)
-        if person["last_day"] is None or "direct_employee_termination_last_day" in person:
-            for source in unreadable_last_days(person):  # (rare: a last day Deel mistyped)
-                self.logger.warning(
-                    "Person %s: %s holds no readable date; it does not count as a last day",
-                    person.get("id"),
-                    source,
-                )
-        return person
+
+        def warn(source: str) -> None:  # (rare: a last day Deel mistyped)
+            self.logger.warning(
+                "Person %s: %s holds no readable date; it does not count as a last day",
+                person.get("id"),
+                source,
+            )
+
+        return add_derived_fields(person, self.active_hiring_statuses, warn)
 
 
 class ManagersStream(OffsetStream):
