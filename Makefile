@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e ./tap-deel -e ./target-jumpcloud --group dev
+	$(PY) -m pip install --quiet -e "./tap-deel[webhooks]" -e ./target-jumpcloud --group dev
 	touch $@
 
 # Meltano lives in its own environment: it pins its own dependencies, and it installs each
