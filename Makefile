@@ -11,7 +11,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 PLUGINS_STAMP := .meltano/.plugins-installed
 PYTEST_ARGS ?=
 
-.PHONY: install meltano-install lint typecheck test demo bench chaos readme clean
+.PHONY: install meltano-install lint typecheck test demo bench chaos nightly readme clean
 
 install: $(STAMP)
 
@@ -51,8 +51,13 @@ demo: install meltano-install
 bench: install
 	$(PY) -m tests.bench
 
-chaos: install
-	$(PY) -m pytest -m "" tests/reliability -p no:randomly $(PYTEST_ARGS)
+chaos: install meltano-install
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(PY) -m pytest -m "" tests/reliability tests/webhooks -p no:randomly $(PYTEST_ARGS)
+
+# The nightly full sync, holding the lock the webhook receiver's syncs take, so the two never
+# overlap (docs/webhooks.md has the cron line). Settings as for the receiver: DEEL_WEBHOOKS_*.
+nightly: install meltano-install
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(VENV)/bin/deel-webhooks locked -- meltano run deel-to-jumpcloud
 
 # Paste both plugins' `--about` settings tables into README.md (the drift test checks them).
 readme: install
