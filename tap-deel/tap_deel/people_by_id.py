@@ -5,6 +5,9 @@ Listing all of Deel to find a handful costs a request per 200 people; asking for
 costs a request per person. The pure parts live here: the setting as the stream uses it, the
 request path, and the answer's envelope. The fetch loop itself is the people stream's
 (`streams.PeopleStream`), so every request goes through the tap's one throttle and retries.
+
+No singer-sdk import here: the webhook receiver uses these helpers, and its sync process
+starts on the critical path of every event (importing the SDK costs a few tenths of a second).
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from singer_sdk.exceptions import FatalAPIError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,10 +28,6 @@ _PERSON_ID = re.compile(PERSON_ID_PATTERN)
 #: `people` schema does not declare them; they are dropped without the "schema does not
 #: declare" warning, which is meant for fields Deel adds later.
 DETAIL_ONLY_FIELDS = ("custom_fields", "profile_organizational_structures")
-
-
-class PersonNotFoundError(FatalAPIError):
-    """Deel answered 404 for one person: deleted, or not visible to the token. Never retried."""
 
 
 def is_person_id(value: object) -> bool:
