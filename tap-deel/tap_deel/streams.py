@@ -16,8 +16,8 @@ from typing_extensions import override
 from tap_deel import schemas
 from tap_deel.client import DeelStream
 from tap_deel.derived import DERIVED_FIELDS, DERIVED_FROM, add_derived_fields
-from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator, parse_body
 from tap_deel.errors import PersonNotFoundError
+from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator, parse_body
 from tap_deel.people_by_id import configured_person_ids, person_of, person_path
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 

@@ -234,6 +234,29 @@ def test_a_failing_sync_is_retried_with_backoff_and_events_are_kept(world: World
         receiver.stop()
 
 
+def test_a_hung_sync_is_stopped_at_its_timeout_and_retried(world: World) -> None:
+    ledger, good = world.ledger(), world.tmp / "good"
+    inner = f"test -e {good} || sleep 600"  # hangs until the file exists
+    receiver = start_receiver(
+        world.tmp / "state",
+        sync_command=world.sync_command(ledger, inner),
+        retry=(0.2, 0.4),
+        env={"DEEL_WEBHOOKS_SYNC_TIMEOUT_SECONDS": "1"},
+    )
+    try:
+        count_answers(receiver.sender().deliver(worker_updated(world.deel.people[0]["id"])))
+        health = receiver.wait_health(lambda h: h["failures_in_a_row"] >= 1, "a timed-out sync")
+        assert "stopped after running 1 s" in health["last_sync"]["error"]
+        assert health["pending"] == 1
+        good.touch()
+        receiver.wait_idle()
+        figures = judge_no_loss_no_repeat(receiver.store(), ledger)
+        assert figures["lost"] == 0
+        assert figures["duplicated syncs"] == 0
+    finally:
+        receiver.stop()
+
+
 @slow
 def test_jumpcloud_down_the_sync_is_retried_until_it_succeeds(world: World) -> None:
     run_shell(world.pipeline(), world.env)

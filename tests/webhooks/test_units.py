@@ -228,6 +228,7 @@ def test_defaults_are_the_contracts() -> None:
     assert config.full_sync_above == 50
     assert config.sync_command == "meltano run deel-to-jumpcloud"
     assert str(config.lock_file) == ".deel-webhooks/sync.lock"
+    assert config.sync_timeout_seconds == 3600
     assert "SECRET" not in repr(config)  # the key never shows in a repr
     locks = load_lock_config({cfg.STATE_DIR: "/srv/state"})
     assert str(locks.lock_file) == "/srv/state/sync.lock"
@@ -251,6 +252,7 @@ def test_defaults_are_the_contracts() -> None:
         (cfg.FULL_SYNC_ABOVE, "-3"),
         (cfg.RETRY_SECONDS, "0"),
         (cfg.RETRY_MAX_SECONDS, "1"),  # below the default first wait
+        (cfg.SYNC_TIMEOUT_SECONDS, "0"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it(name: str, value: str) -> None:

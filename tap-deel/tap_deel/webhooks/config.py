@@ -26,6 +26,7 @@ LOCK_FILE = PREFIX + "LOCK_FILE"
 # Beyond the contract's list: how long a failed sync waits before it is tried again.
 RETRY_SECONDS = PREFIX + "RETRY_SECONDS"
 RETRY_MAX_SECONDS = PREFIX + "RETRY_MAX_SECONDS"
+SYNC_TIMEOUT_SECONDS = PREFIX + "SYNC_TIMEOUT_SECONDS"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8700
@@ -35,6 +36,9 @@ DEFAULT_FULL_SYNC_ABOVE = 50
 DEFAULT_SYNC_COMMAND = "meltano run deel-to-jumpcloud"
 DEFAULT_RETRY_SECONDS = 30.0
 DEFAULT_RETRY_MAX_SECONDS = 900.0
+#: A sync still running after this long is stopped and counts as failed (a hung command
+#: would otherwise hold the lock, and so the nightly job, for ever).
+DEFAULT_SYNC_TIMEOUT_SECONDS = 3600.0
 LOCK_FILE_NAME = "sync.lock"
 #: The longest debounce accepted: an hour. Longer waits belong to the nightly job.
 MAX_DEBOUNCE_SECONDS = 3600.0
@@ -67,6 +71,7 @@ class ReceiverConfig:
     lock_file: Path
     retry_seconds: float
     retry_max_seconds: float
+    sync_timeout_seconds: float = DEFAULT_SYNC_TIMEOUT_SECONDS
 
     @property
     def database(self) -> Path:
@@ -155,6 +160,9 @@ def load_config(environ: Mapping[str, str]) -> ReceiverConfig:
     retry_max = _number(environ, RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS, 0.1, 86_400.0)
     if retry_max < retry:
         raise ConfigError(f"{RETRY_MAX_SECONDS} must not be below {RETRY_SECONDS}")
+    timeout = _number(
+        environ, SYNC_TIMEOUT_SECONDS, DEFAULT_SYNC_TIMEOUT_SECONDS, 1.0, 7 * 86_400.0
+    )
     return ReceiverConfig(
         signing_key=key,
         host=host,
@@ -166,4 +174,5 @@ def load_config(environ: Mapping[str, str]) -> ReceiverConfig:
         lock_file=locks.lock_file,
         retry_seconds=retry,
         retry_max_seconds=retry_max,
+        sync_timeout_seconds=timeout,
     )

@@ -132,6 +132,26 @@ def _wait_for_lock(lock: FileLock, store: Store) -> bool:
             store.set_meta(LOCK_WAIT_KEY, None)
 
 
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, str | None]:
+    """The command's exit code; past `timeout`, its process group is stopped (failed).
+
+    A SIGTERM to this process meanwhile is only noted: the running sync is waited for.
+    """
+    try:
+        return process.wait(timeout=timeout), None
+    except subprocess.TimeoutExpired:
+        pass
+    for signum, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    return EXIT_FAILED, f"the sync command was stopped after running {timeout:g} s"
+
+
 def run_claimed(config: ReceiverConfig, store: Store, claim: Claim) -> None:
     """Run the sync command for a claimed sync and record how it ended."""
     logs, reports = config.state_dir / "logs", config.state_dir / "reports"
@@ -151,11 +171,12 @@ def run_claimed(config: ReceiverConfig, store: Store, claim: Claim) -> None:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: a timeout stops all of it
             )
         except OSError as exc:
             code, error = EXIT_FAILED, f"cannot start the sync command: {exc.strerror or exc}"
         else:
-            code = process.wait()  # a SIGTERM now is ignored: the running sync is waited for
+            code, error = _wait(process, config.sync_timeout_seconds)
     if code != 0 and error is None:
         tail = log_tail(log_path)
         error = f"the sync command exited {code}" + (f": {tail}" if tail else "")
