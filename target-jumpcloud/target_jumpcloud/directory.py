@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec.structs import astuple
 
-from target_jumpcloud.mapping import STATE_KEY
+from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, synced_attributes
 from target_jumpcloud.model import DirectoryUser, UserState
 
 if TYPE_CHECKING:
@@ -24,13 +24,13 @@ _ALWAYS_FETCHED = ("_id", "username", "email", "state", "suspended")
 # The fields a `DirectoryUser` is built from besides the attributes (`id` stands in for `_id`).
 _IDENTITY = ("_id", "id", "username", "email", "state", "suspended")
 # Identity and state fields are DirectoryUser fields of their own, never compared attributes.
-_NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", STATE_KEY})
+_NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", *READ_ONLY_KEYS})
 
 
 def compared_fields(mapping: Mapping[str, str]) -> list[str]:
     """The `fields` projection for listing users: identity, state and every mapped attribute."""
     fields = list(_ALWAYS_FETCHED)
-    fields.extend(key for key in mapping if key != STATE_KEY and key not in _ALWAYS_FETCHED)
+    fields.extend(key for key in synced_attributes(mapping) if key not in _ALWAYS_FETCHED)
     return fields
 
 

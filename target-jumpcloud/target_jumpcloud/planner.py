@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from target_jumpcloud.directory import Directory
-from target_jumpcloud.mapping import EMAIL
+from target_jumpcloud.mapping_rules import EMAIL
 from target_jumpcloud.model import (
+    REASON_KEPT_SUSPENDED,
     Action,
     ActionKind,
     DesiredUser,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from target_jumpcloud.settings import SuspensionLimit, SyncSettings
 
 REASON_ADOPTED = "adopted by email"
-REASON_KEPT_SUSPENDED = "suspended in JumpCloud; reactivate_suspended_users is off"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
 REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
 _LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
@@ -284,22 +284,31 @@ class _Planner:
         return self._existing_user(desired, match.user, adopted=match.adopted)
 
     def _new_user(self, desired: DesiredUser) -> Action | RecordResult:
+        """A create; its username is given out later, in start-date order (`name_creates`)."""
         if not desired.active:
             return _result(desired, Outcome.SKIPPED, REASON_INACTIVE_NEW)
-        username = self.allocator.allocate(
-            base_username(desired.first_name, desired.last_name, desired.email)
-        )
-        payload: dict[str, object] = {"username": username}
+        payload: dict[str, object] = {"username": None}
         payload.update((k, v) for k, v in desired.attributes.items() if v is not None)
         payload["state"] = self.options.user_state_on_create.value
         payload["suspended"] = False
         return Action(
-            kind=ActionKind.CREATE,
-            desired=desired,
-            payload=payload,
-            username=username,
-            outcome=Outcome.CREATED,
+            kind=ActionKind.CREATE, desired=desired, payload=payload, outcome=Outcome.CREATED
         )
+
+    def name_creates(self, creates: list[Action]) -> None:
+        """Give each create its username: earliest start date first, then stream order (§5).
+
+        So the colleague who joined first keeps the plain name, whatever order the source
+        pages its records in. Records without a start date come after those with one.
+        """
+        creates.sort(key=_start_date_order)
+        for action in creates:
+            desired = action.desired
+            username = self.allocator.allocate(
+                base_username(desired.first_name, desired.last_name, desired.email)
+            )
+            action.username = username
+            action.payload["username"] = username
 
     def _existing_user(
         self, desired: DesiredUser, user: DirectoryUser, *, adopted: bool
@@ -372,7 +381,8 @@ def plan_sync(
 ) -> Plan:
     """Plan the whole run (contract §§3-7); pure and deterministic.
 
-    Usernames are allocated in stream order against every username in `directory`. Pass
+    Usernames are allocated in start-date order, then stream order (§5), against every
+    username in `directory`. Pass
     `allocator` (seeded with `directory.usernames()`) to keep it for the applier: it then
     also holds the planned usernames, so a create retried with the next number can never
     take a name planned for someone else. The guard is computed, not enforced:
@@ -382,6 +392,7 @@ def plan_sync(
     planner = _Planner(directory, options, deduped.superseded, allocator)
     actions: list[Action] = []
     results: list[RecordResult] = []
+    creates: list[Action] = []
     for index, record in enumerate(records):
         if not isinstance(record, DesiredUser) or index in deduped.decided:
             results.append(deduped.decided[index])  # every rejected record is decided
@@ -389,8 +400,11 @@ def plan_sync(
         outcome = planner.plan(record)
         if isinstance(outcome, Action):
             actions.append(outcome)
+            if outcome.kind is ActionKind.CREATE:
+                creates.append(outcome)
         else:
             results.append(outcome)
+    planner.name_creates(creates)
 
     suspensions = sum(1 for action in actions if action.kind is ActionKind.SUSPEND)
     matched = len(planner.matched)
@@ -401,6 +415,11 @@ def plan_sync(
         suspensions=suspensions,
         suspension_limit=options.max_suspensions.limit_for(matched),
     )
+
+
+def _start_date_order(action: Action) -> tuple[bool, str, int]:
+    start = action.desired.start_date
+    return (start is None, start or "", action.desired.position)
 
 
 def _new_id(action: Action) -> str:

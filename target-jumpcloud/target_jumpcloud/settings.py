@@ -12,14 +12,17 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from target_jumpcloud.auth import ServiceAccount, default_token_url
+from target_jumpcloud.mapping_rules import check_mapping
 from target_jumpcloud.model import UserState
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+
+_T = TypeVar("_T")
 
 DEFAULT_API_URL = "https://console.jumpcloud.com/api"
 DEFAULT_WORKER_STREAM = "people"
@@ -33,7 +36,14 @@ _CREATE_STATES = (UserState.STAGED, UserState.ACTIVATED)
 
 
 class ConfigError(ValueError):
-    """A setting is missing or invalid; the message starts with the setting's name."""
+    """Settings are missing or invalid; each problem starts with the setting's name.
+
+    It carries every problem found (`problems`), so one run reports a whole bad config.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems: tuple[str, ...] = problems
 
 
 @dataclass(frozen=True)
@@ -147,31 +157,88 @@ class SyncSettings:
     service_account: ServiceAccount | None = None
 
 
+_IGNORED_SDK_SETTINGS = {
+    "batch_size_rows": "the whole worker stream is planned before anything is written",
+    "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
+}
+
+
+def ignored_sdk_settings(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The singer-sdk target settings that are set but mean nothing here, with why."""
+    return [
+        (name, why)
+        for name, why in _IGNORED_SDK_SETTINGS.items()
+        if config.get(name) not in {None, False}
+    ]
+
+
 def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     """Validate the raw config (as Singer/Meltano hands it over) into `SyncSettings`.
 
     Unknown keys are ignored: the Singer SDK adds its own settings to the same object.
-    """
-    from target_jumpcloud.mapping import merge_mapping  # noqa: PLC0415 - mapping imports us
 
-    raw_url = config.get("api_url")
-    if raw_url is not None and not isinstance(raw_url, str):
-        raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
-    api_url = require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
-    api_key, service_account = parse_credentials(config, api_url)
-    return SyncSettings(
+    Raises:
+        ConfigError: with every problem of the config, not just the first.
+    """
+    problems: list[str] = []
+
+    def checked(parse: Callable[..., _T], *args: object, default: _T) -> _T:
+        try:
+            return parse(*args)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return default
+
+    checked(_check_load_method, config, default=None)
+    api_url = checked(_api_url, config, default=DEFAULT_API_URL)
+    no_credentials: tuple[str | None, ServiceAccount | None] = (None, None)
+    api_key, service_account = checked(parse_credentials, config, api_url, default=no_credentials)
+    mapping, mapping_problems = check_mapping(
+        checked(_mapping_overrides, config.get("mapping"), default=None)
+    )
+    problems.extend(mapping_problems)
+    settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
         service_account=service_account,
-        org_id=_optional_text(config, "org_id"),
-        worker_stream=_optional_text(config, "worker_stream") or DEFAULT_WORKER_STREAM,
-        mapping=merge_mapping(_mapping_overrides(config.get("mapping"))),
-        user_state_on_create=_create_state(config.get("user_state_on_create")),
-        reactivate_suspended_users=_flag(config, "reactivate_suspended_users"),
-        max_suspensions=parse_suspension_limit(_raw_max_suspensions(config)),
-        dry_run=_flag(config, "dry_run"),
-        report_path=_optional_text(config, "report_path"),
+        org_id=checked(_optional_text, config, "org_id", default=None),
+        worker_stream=(
+            checked(_optional_text, config, "worker_stream", default=None) or DEFAULT_WORKER_STREAM
+        ),
+        mapping=mapping,
+        user_state_on_create=checked(
+            _create_state, config.get("user_state_on_create"), default=UserState.STAGED
+        ),
+        reactivate_suspended_users=checked(
+            _flag, config, "reactivate_suspended_users", default=False
+        ),
+        max_suspensions=checked(
+            parse_suspension_limit,
+            _raw_max_suspensions(config),
+            default=SuspensionLimit(0, percent=False),
+        ),
+        dry_run=checked(_flag, config, "dry_run", default=False),
+        report_path=checked(_optional_text, config, "report_path", default=None),
     )
+    if problems:
+        raise ConfigError(*problems)
+    return settings
+
+
+def _check_load_method(config: Mapping[str, Any]) -> None:
+    """singer-sdk's `load_method`: only `upsert` (the sync never deletes or overwrites)."""
+    if config.get("load_method") not in {None, "", "upsert"}:
+        raise ConfigError(
+            "load_method: target-jumpcloud always creates and updates users and never "
+            "deletes one; only 'upsert' is accepted (or leave the setting out)"
+        )
+
+
+def _api_url(config: Mapping[str, Any]) -> str:
+    raw_url = config.get("api_url")
+    if raw_url is not None and not isinstance(raw_url, str):
+        raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
+    return require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
 
 
 _CREDENTIAL_SETTINGS = "api_key, client_id, client_secret"

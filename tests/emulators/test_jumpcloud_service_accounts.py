@@ -42,7 +42,9 @@ ROUTES = [
     ("POST", f"/api/systemusers/{MISSING_ID}/state/suspend", 400),  # (a body: refused)
     ("POST", f"/api/systemusers/{MISSING_ID}/state/activate", 404),
     ("POST", "/api/search/systemusers", 200),
-    ("GET", "/api/v2/anything", 404),  # any route, V2 included, takes the token
+    ("GET", "/api/v2/bulk/userstates", 200),  # V2 scheduled states
+    ("DELETE", f"/api/v2/bulk/userstates/{MISSING_ID}", 404),
+    ("GET", "/api/v2/anything", 404),  # any route takes the token
 ]
 
 

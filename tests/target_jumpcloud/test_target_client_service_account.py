@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +19,7 @@ from target_jumpcloud.client import (
     JumpCloudError,
     TokenUnavailableError,
 )
+from target_jumpcloud.model import UserState
 from target_jumpcloud.settings import ConfigError
 
 from tests.emulators.base import EmulatorServer, Request, Response
@@ -316,3 +318,20 @@ def test_messages_are_scrubbed_of_tokens_and_the_secret_even_when_echoed() -> No
         for token in app.oauth.issued_tokens():
             assert token not in message
         assert SECRET not in repr(client) + message
+
+
+def test_v2_scheduled_states_go_through_the_service_account_too(server) -> None:
+    app = server.app
+    seed(app, 2)
+    user_id = app.users()[0]["_id"]
+    client = sa_client(server)
+    at = datetime.now(UTC) + timedelta(days=3)
+    scheduled = client.schedule_state(UserState.SUSPENDED, at, [user_id])
+    assert not scheduled.failed
+    (job,) = client.list_scheduled_jobs(user_id=user_id)
+    app.oauth.expire_all()  # refused once on the V2 route, renewed, sent again
+    assert client.cancel_scheduled_job(job.id)
+    assert client.list_scheduled_jobs(user_id=user_id) == []
+    v2 = [e for e in app.requests() if e.path.startswith("/api/v2/")]
+    assert [e.status for e in v2 if e.method == "DELETE"] == [401, 204]
+    assert app.oauth.grants == 2

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from target_jumpcloud.auth import basic_authorization
-from target_jumpcloud.target import (
+from target_jumpcloud.engine import (
     EXIT_AUTH,
     EXIT_CONFIG,
     EXIT_FAILED_RECORDS,
