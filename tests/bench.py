@@ -923,7 +923,7 @@ def machine() -> dict[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------
 
-SCENARIOS = ("tap", "sync", "scaling", "cpu")
+SCENARIOS = ("tap", "sync", "scaling", "cpu", "plan")  # plan: tests/bench_plan.py, in process
 
 
 def run(
@@ -996,6 +996,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render_text(rows))
     for line in scaling_lines(rows):
         print(line)
+    plan_missed = []
+    if "plan" in (args.only or SCENARIOS):  # plan files and review pages (issue 15)
+        from tests import bench_plan
+
+        plan_rows = bench_plan.run(args.n_cpu)
+        print()
+        print("\n".join(bench_plan.render(plan_rows)))
+        plan_missed = [f"{r.scenario} N={r.n}: {r.goal}" for r in plan_rows if not r.ok]
     print(f"speed index after: {speed_index():.3f} s (before: {before:.3f} s)")
     print(f"\nbench total: {time.monotonic() - started:.0f} s")
     if args.markdown:
@@ -1004,7 +1012,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed = [r for r in rows if not r.ok]
     for row in missed:
         print(f"goal missed: {row.scenario} N={row.n}: {row.goal}")
-    return 1 if missed else 0
+    for line in plan_missed:
+        print(f"goal missed: {line}")
+    return 1 if missed or plan_missed else 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 import jinja2
@@ -135,9 +135,12 @@ class ReviewInputError(ValueError):
 # -- the view: what both pages show -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReviewChange:
-    """One attribute as it changes: `old` → `new` (None is empty)."""
+class ReviewChange(NamedTuple):
+    """One attribute as it changes: `old` → `new` (None is empty).
+
+    A named tuple: a plan of 100,000 creates has 1.2 million of them, and a frozen
+    dataclass took several times as long to build.
+    """
 
     attribute: str
     old: str | None
@@ -332,10 +335,12 @@ _DEFANGED: Final = Markup(":&#47;&#47;")  # "://" as the browser shows it, never
 
 
 def _html_value(value: object) -> object:
-    """Every `{{ value }}` of the page: text escaped, and no literal "scheme://" left."""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
+    """Every `{{ value }}` of the page: no literal "scheme://" left (autoescape does the rest).
+
+    Escaping never makes a "://", so only text that has one needs the extra step: for a page
+    of 100,000 records, that is most of the saving over escaping every value twice.
+    """
+    if isinstance(value, str) and _SCHEME_SEPARATOR in value and not isinstance(value, Markup):
         return escape(value).replace(_SCHEME_SEPARATOR, _DEFANGED)
     return value
 
