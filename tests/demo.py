@@ -3,7 +3,8 @@
 It starts both emulators with a seeded workforce, runs `meltano run deel-to-jumpcloud` (the
 first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
 a termination, a new hire whose name collides, a worker with no work email), runs the job
-again, prints each run's summary and the resulting directory, then stops the emulators.
+again, prints each run's summary and the resulting directory, writes the review page of the
+second run next to its report, then stops the emulators.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from target_jumpcloud.review import write_review_page
 
 from tests.emulators.workforce import new_hire, primary_employment, work_email_of
 
@@ -230,6 +232,8 @@ def main() -> None:
         run_job("Second sync", env)
         print_directory(jumpcloud_url, {email.lower() for email in touched})
         print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
+        page = write_review_page(REPORT)
+        print(f"Its review page (open it in a browser): {page.relative_to(ROOT)}")
     finally:
         emulators.send_signal(signal.SIGTERM)
         try:
