@@ -924,7 +924,9 @@ def machine() -> dict[str, str]:
 # -- main ----------------------------------------------------------------------------------------
 
 SCENARIOS = ("tap", "sync", "scaling", "cpu")
-ALL_SCENARIOS = (*SCENARIOS, "webhooks")  # `run` takes SCENARIOS; `main` adds the receiver's
+# `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py) and the plan
+# files' and review pages' (tests/bench_plan.py).
+ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan")
 
 
 def run(
@@ -1015,6 +1017,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     if webhook_rows:
         print(bench_webhooks.render(webhook_rows))
+    plan_missed = []
+    if "plan" in chosen:  # plan files and review pages (issue 15)
+        from tests import bench_plan
+
+        plan_rows = bench_plan.run(args.n_cpu)
+        print()
+        print("\n".join(bench_plan.render(plan_rows)))
+        plan_missed = [f"{r.scenario} N={r.n}: {r.goal}" for r in plan_rows if not r.ok]
     print(f"speed index after: {speed_index():.3f} s (before: {before:.3f} s)")
     print(f"\nbench total: {time.monotonic() - started:.0f} s")
     if args.markdown:
@@ -1026,7 +1036,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for webhook_row in webhook_rows:
         if not webhook_row.ok:
             print(f"goal missed: {webhook_row.scenario}: {webhook_row.value} ({webhook_row.goal})")
-    return 1 if missed or not all(r.ok for r in webhook_rows) else 0
+    for line in plan_missed:
+        print(f"goal missed: {line}")
+    return 1 if missed or plan_missed or not all(r.ok for r in webhook_rows) else 0
 
 
 if __name__ == "__main__":
