@@ -124,6 +124,52 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
         ),
     ),
     th.Property(
+        "plan_path",
+        th.StringType,
+        title="Plan path",
+        description=(
+            "Write every run's plan here (dry or not; atomically, JSON): each action with the "
+            "user's `_id`, the attributes it writes `before` and `after`, and a `plan_id` "
+            "(SHA-256 of the actions) that an approval can pin."
+        ),
+    ),
+    th.Property(
+        "apply_plan",
+        th.StringType,
+        title="Apply a reviewed plan",
+        description=(
+            "A plan file to apply exactly, instead of reading a worker stream (standard input "
+            "may be empty). The directory is read again; an action whose `before` values "
+            "changed since the plan was made ends as `conflict`. Not with `plan_path`."
+        ),
+    ),
+    th.Property(
+        "apply_plan_id",
+        th.StringType,
+        title="Approved plan id",
+        description=(
+            "With `apply_plan`: the `plan_id` that was approved; any other plan file is "
+            "refused before anything is written."
+        ),
+    ),
+    th.Property(
+        "plan_max_age_hours",
+        th.NumberType,
+        default=24,
+        title="Plan max age (hours)",
+        description="With `apply_plan`: a plan made longer ago than this is refused.",
+    ),
+    th.Property(
+        "review_html",
+        th.BooleanType,
+        default=False,
+        title="Review page",
+        description=(
+            "Also write the report as a self-contained HTML page beside `report_path` "
+            "(same name, `.html`): counts, every record, a filter and a search box."
+        ),
+    ),
+    th.Property(
         "validate_records",
         th.BooleanType,
         default=True,

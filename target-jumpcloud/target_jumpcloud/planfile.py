@@ -46,7 +46,11 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
-from target_jumpcloud.settings import ConfigError, SuspensionLimit
+from target_jumpcloud.settings import (
+    ConfigError,
+    SuspensionLimit,
+    parse_plan_max_age_hours,
+)
 
 if TYPE_CHECKING:
     import os
@@ -56,7 +60,6 @@ if TYPE_CHECKING:
 
 PLAN_FORMAT: Final = "target-jumpcloud-plan"
 PLAN_VERSION: Final = 1
-DEFAULT_PLAN_MAX_AGE_HOURS: Final = 24.0
 # A plan stamped a little in the future is clock skew between two machines; more is refused.
 CLOCK_SKEW: Final = timedelta(minutes=5)
 REASON_CHANGED: Final = "changed since the plan was made"
@@ -813,24 +816,6 @@ class LoadedPlan:
     def model_actions(self) -> list[Action]:
         """Every action as the applier takes it (before any drift check)."""
         return [action.to_action() for action in self.actions]
-
-
-def parse_plan_max_age_hours(raw: object) -> float:
-    """`plan_max_age_hours`: a positive number of hours (text from an environment variable too)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return DEFAULT_PLAN_MAX_AGE_HOURS
-    value: float | None = None
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        value = float(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        shown = repr(raw) if len(repr(raw)) <= _SHOWN_LENGTH else repr(raw)[:_SHOWN_LENGTH] + "..."
-        raise PlanFileError(f"plan_max_age_hours: expected a positive number of hours, got {shown}")
-    return value
 
 
 def _created_at(text: str, shown: str) -> datetime:

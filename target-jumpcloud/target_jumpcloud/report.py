@@ -8,21 +8,21 @@ ever holds the API key: they are built only from `RecordResult`s, which never se
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
 
 if TYPE_CHECKING:
     import logging
+    import os
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 SUMMARY_LISTED: Final = 10  # records listed per outcome in the summary
 _LISTED_OUTCOMES: Final = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.FAILED)
@@ -161,23 +161,7 @@ class RunReport:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report atomically: a temporary file beside it, then a rename."""
-        target = Path(path).expanduser()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        payload = _report_bytes(self.to_json())
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(payload)
-                stream.flush()
-                os.fsync(stream.fileno())
-            temp.replace(target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomically(path, _report_bytes(self.to_json()))
 
 
 def _report_bytes(data: dict[str, Any]) -> bytes:

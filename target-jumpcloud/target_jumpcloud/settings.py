@@ -26,6 +26,7 @@ _T = TypeVar("_T")
 DEFAULT_API_URL = "https://console.jumpcloud.com/api"
 DEFAULT_WORKER_STREAM = "people"
 DEFAULT_MAX_SUSPENSIONS = "20%"
+DEFAULT_PLAN_MAX_AGE_HOURS = 24.0
 MIN_PERCENT_LIMIT = 5  # a percentage limit never allows fewer suspensions than this
 _PERCENT_MAX = 100
 
@@ -149,6 +150,11 @@ class SyncSettings:
     max_suspensions: SuspensionLimit
     dry_run: bool
     report_path: str | None
+    plan_path: str | None = None  # write every run's plan here (§14)
+    apply_plan: str | None = None  # apply this reviewed plan instead of reading a stream
+    apply_plan_id: str | None = None  # the plan_id an approval pins
+    plan_max_age_hours: float = DEFAULT_PLAN_MAX_AGE_HOURS
+    review_html: bool = False  # write the report's review page beside it
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -190,6 +196,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         checked(_mapping_overrides, config.get("mapping"), default=None)
     )
     problems.extend(mapping_problems)
+    no_files: tuple[str | None, str | None] = (None, None)
+    plan_path, apply_plan = checked(_plan_files, config, default=no_files)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -211,6 +219,15 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         dry_run=checked(_flag, config, "dry_run", default=False),
         report_path=checked(_optional_text, config, "report_path", default=None),
+        plan_path=plan_path,
+        apply_plan=apply_plan,
+        apply_plan_id=checked(_optional_text, config, "apply_plan_id", default=None),
+        plan_max_age_hours=checked(
+            parse_plan_max_age_hours,
+            config.get("plan_max_age_hours"),
+            default=DEFAULT_PLAN_MAX_AGE_HOURS,
+        ),
+        review_html=checked(_flag, config, "review_html", default=False),
     )
     if problems:
         raise ConfigError(*problems)
@@ -224,6 +241,36 @@ def _check_load_method(config: Mapping[str, Any]) -> None:
             "load_method: target-jumpcloud always creates and updates users and never "
             "deletes one; only 'upsert' is accepted (or leave the setting out)"
         )
+
+
+def parse_plan_max_age_hours(raw: object) -> float:
+    """`plan_max_age_hours`: a positive number of hours (text from an environment variable too)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return DEFAULT_PLAN_MAX_AGE_HOURS
+    value: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ConfigError(
+            f"plan_max_age_hours: expected a positive number of hours, got {_shown(raw)}"
+        )
+    return value
+
+
+def _plan_files(config: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`plan_path` and `apply_plan` (§14): applying a plan makes none, so not both."""
+    plan_path = _optional_text(config, "plan_path")
+    apply_plan = _optional_text(config, "apply_plan")
+    if plan_path and apply_plan:
+        raise ConfigError(
+            "apply_plan: applies a reviewed plan and makes none; leave plan_path unset for this run"
+        )
+    return plan_path, apply_plan
 
 
 def _api_key(config: Mapping[str, Any]) -> str:

@@ -21,14 +21,13 @@ from target_jumpcloud.planfile import (
     canonical_json,
     compute_plan_id,
     load_plan,
-    parse_plan_max_age_hours,
     plan_bytes,
     plan_document,
     read_plan_document,
     write_plan,
 )
 from target_jumpcloud.planner import PlanOptions, plan_sync
-from target_jumpcloud.settings import ConfigError, parse_settings
+from target_jumpcloud.settings import ConfigError, parse_plan_max_age_hours, parse_settings
 
 from tests.target_jumpcloud.test_logic_properties import FAST
 
@@ -555,7 +554,7 @@ def test_plan_max_age_hours_reads_numbers_and_their_text(raw: object, hours: flo
 
 @pytest.mark.parametrize("raw", [0, -1, "abc", True, float("inf"), "nan", [24]])
 def test_plan_max_age_hours_must_be_a_positive_number(raw: object) -> None:
-    with pytest.raises(PlanFileError, match=r"^plan_max_age_hours: expected a positive number"):
+    with pytest.raises(ConfigError, match=r"^plan_max_age_hours: expected a positive number"):
         parse_plan_max_age_hours(raw)
 
 
