@@ -20,6 +20,8 @@ from target_jumpcloud.model import UserState
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from target_jumpcloud.usernames import UsernameTemplate
+
 DEFAULT_API_URL = "https://console.jumpcloud.com/api"
 DEFAULT_WORKER_STREAM = "people"
 DEFAULT_MAX_SUSPENSIONS = "20%"
@@ -139,6 +141,10 @@ class SyncSettings:
     max_suspensions: SuspensionLimit
     dry_run: bool
     report_path: str | None
+    # §11.4-11.5 (the defaults keep part one's behaviour)
+    create_only_attributes: frozenset[str] = frozenset()
+    username_template: UsernameTemplate | None = None  # None: the default `{first}.{last}`
+    username_max_length: int | None = None
 
 
 def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
@@ -147,6 +153,10 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     Unknown keys are ignored: the Singer SDK adds its own settings to the same object.
     """
     from target_jumpcloud.mapping import merge_mapping  # noqa: PLC0415 - mapping imports us
+    from target_jumpcloud.usernames import (  # noqa: PLC0415 - usernames imports us
+        UsernameTemplate,
+        parse_max_length,
+    )
 
     api_key = config.get("api_key")
     if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
@@ -158,18 +168,61 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     if raw_url is not None and not isinstance(raw_url, str):
         raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
     api_url = require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
+    mapping = merge_mapping(_mapping_overrides(config.get("mapping")))
+    template = config.get("username_template")
     return SyncSettings(
         api_url=api_url,
         api_key=api_key.strip(),
         org_id=_optional_text(config, "org_id"),
         worker_stream=_optional_text(config, "worker_stream") or DEFAULT_WORKER_STREAM,
-        mapping=merge_mapping(_mapping_overrides(config.get("mapping"))),
+        mapping=mapping,
         user_state_on_create=_create_state(config.get("user_state_on_create")),
         reactivate_suspended_users=_flag(config, "reactivate_suspended_users"),
         max_suspensions=parse_suspension_limit(_raw_max_suspensions(config)),
         dry_run=_flag(config, "dry_run"),
         report_path=_optional_text(config, "report_path"),
+        create_only_attributes=parse_create_only(config.get("create_only_attributes"), mapping),
+        username_template=None if template in (None, "") else UsernameTemplate.parse(template),
+        username_max_length=parse_max_length(config.get("username_max_length")),
     )
+
+
+# Attributes that identify the user or carry its state: they must stay in step (§11.4).
+_NEVER_CREATE_ONLY = ("email", "employeeIdentifier", "state")
+
+
+def parse_create_only(value: object, mapping: Mapping[str, str]) -> frozenset[str]:
+    """`create_only_attributes`: mapped attribute names sent at creation only (§11.4).
+
+    A list of names (a JSON text of one is read too, as environment values are text). Each
+    must be a key of the mapping (`department`, `manager`, `attributes.costCode`...), so a
+    typo cannot silently leave an attribute synced; `email`, `employeeIdentifier` and
+    `state` cannot be create-only.
+    """
+    setting = "create_only_attributes"
+    if value is None or value == "":
+        return frozenset()
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:  # a comma list, as an environment value may be
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{setting}: expected a list of JumpCloud attribute names")
+    names = [item.strip() for item in value]
+    for name in names:
+        if name in _NEVER_CREATE_ONLY:
+            raise ConfigError(
+                f"{setting}: {name} cannot be create-only (email, employeeIdentifier and "
+                "state are always kept in step)"
+            )
+        if name not in mapping:
+            raise ConfigError(
+                f"{setting}: {name!r} is not an attribute of the mapping "
+                f"(mapped: {', '.join(k for k in mapping if k not in _NEVER_CREATE_ONLY)})"
+            )
+    return frozenset(names)
 
 
 def _raw_max_suspensions(config: Mapping[str, Any]) -> object:
