@@ -170,6 +170,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     api_url = require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
     mapping = merge_mapping(_mapping_overrides(config.get("mapping")))
     template = config.get("username_template")
+    if isinstance(template, str) and not template.strip():
+        template = None  # blank counts as absent (an empty environment variable)
     return SyncSettings(
         api_url=api_url,
         api_key=api_key.strip(),
@@ -182,7 +184,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         dry_run=_flag(config, "dry_run"),
         report_path=_optional_text(config, "report_path"),
         create_only_attributes=parse_create_only(config.get("create_only_attributes"), mapping),
-        username_template=None if template in (None, "") else UsernameTemplate.parse(template),
+        username_template=None if template is None else UsernameTemplate.parse(template),
         username_max_length=parse_max_length(config.get("username_max_length")),
     )
 

@@ -93,11 +93,12 @@ class UsernameTemplate:
             parts.append(name)
             position = match.end()
         parts.append(text[position:])
+        literals = parts[::2]
+        if any("{" in literal or "}" in literal for literal in literals):
+            raise ConfigError(f"{setting}: unbalanced brace in {text!r}")
         if len(parts) == 1:
             raise ConfigError(f"{setting}: {text!r} has no placeholder; use some of {allowed}")
-        for literal in parts[::2]:
-            if "{" in literal or "}" in literal:
-                raise ConfigError(f"{setting}: unbalanced brace in {text!r}")
+        for literal in literals:
             if _LITERAL.fullmatch(literal) is None:
                 raise ConfigError(
                     f"{setting}: the text between placeholders may hold only a-z, 0-9, '.', "
