@@ -348,10 +348,11 @@ class RecordMapper:
         attributes[EMAIL] = email
         attributes[EMPLOYEE_ID] = profile_id
         manager: str | None = None
-        custom: dict[str, str | None] = {}
+        custom: dict[str, str | None] | None = None
         if self._special:
             manager = attributes.pop(MANAGER, None)
-            custom = {name: attributes.pop(key) for key, name in self._custom}
+            if self._custom:
+                custom = {name: attributes.pop(key) for key, name in self._custom}
         return DesiredUser(
             position=position,
             profile_id=profile_id,

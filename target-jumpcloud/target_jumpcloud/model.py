@@ -57,8 +57,9 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     warnings: tuple[str, ...] = ()
     # The mapping key `manager` (§11.2): the manager's profile id, None when not mapped or empty.
     manager: str | None = None
-    # The mapping keys `attributes.<name>` (§11.3): custom attribute name → text or None.
-    custom_attributes: dict[str, str | None] = msgspec.field(default_factory=dict)
+    # The mapping keys `attributes.<name>` (§11.3): custom attribute name → text or None;
+    # None (not an empty dict per record) when the mapping has no such key.
+    custom_attributes: dict[str, str | None] | None = None
 
     @property
     def email_key(self) -> str:

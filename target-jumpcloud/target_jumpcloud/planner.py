@@ -325,7 +325,7 @@ class _Planner:
         self, desired: DesiredUser, user: DirectoryUser
     ) -> tuple[list[object] | None, dict[str, Change]]:
         """The user's custom attribute list to send (None: unchanged) and its changes."""
-        managed = desired.custom_attributes
+        managed = desired.custom_attributes or {}
         if self._custom_create_only:
             managed = {k: v for k, v in managed.items() if k not in self._custom_create_only}
         if not managed:
@@ -354,7 +354,10 @@ class _Planner:
         self, desired: DesiredUser, user: DirectoryUser, *, adopted: bool
     ) -> Action | RecordResult:
         self.matched.add(user.id)
-        wanted, current = self._compared(desired, user)
+        wanted: Mapping[str, str | None] = desired.attributes
+        current: Mapping[str, str | None] = user.attributes
+        if self._create_only or EMAIL not in current:
+            wanted, current = self._compared(desired, user)
         custom_list, custom_changes = (
             self._custom_changes(desired, user) if desired.custom_attributes else (None, None)
         )
