@@ -11,7 +11,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 PLUGINS_STAMP := .meltano/.plugins-installed
 PYTEST_ARGS ?=
 
-.PHONY: install meltano-install lint typecheck test demo bench chaos readme clean
+.PHONY: install meltano-install lint typecheck test demo bench chaos docs clean
 
 install: $(STAMP)
 
@@ -38,6 +38,7 @@ $(PLUGINS_STAMP): $(MELTANO_STAMP) meltano.yml tap-deel/pyproject.toml target-ju
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy tap-deel/tap_deel target-jumpcloud/target_jumpcloud tests
@@ -54,9 +55,9 @@ bench: install
 chaos: install
 	$(PY) -m pytest -m "" tests/reliability -p no:randomly $(PYTEST_ARGS)
 
-# Paste both plugins' `--about` settings tables into README.md (the drift test checks them).
-readme: install
-	$(PY) -m tests.update_readme
+# Paste both plugins' `--about` settings tables into docs/settings.md (a drift test checks them).
+docs: install
+	$(PY) -m tests.update_docs
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,7 +3,9 @@
 It starts both emulators with a seeded workforce, runs `meltano run deel-to-jumpcloud` (the
 first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
 a termination, a new hire whose name collides, a worker with no work email), runs the job
-again, prints each run's summary and the resulting directory, then stops the emulators.
+again, prints each run's summary and the resulting directory, loads the same Deel into
+`output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the data-stack queries,
+then stops the emulators.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import requests
 
+from tests import data_stack
 from tests.emulators.workforce import new_hire, primary_employment, work_email_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +37,8 @@ JUMPCLOUD_KEY = "jc-test-key"
 WORKERS = 300
 SEED = 42
 REPORT = ROOT / "output" / "jumpcloud-report.json"
+DUCKDB = ROOT / "output" / "deel.duckdb"  # the `dev` environment's target-duckdb path
+DEMO_QUERY = "without_work_email"
 DEFAULT_DETAIL = {"created": "new user", "suspended": "terminated in Deel"}
 # Reasons that repeat every night and are summarised as counts rather than listed.
 REPEATING_REASONS = ("inactive and not in JumpCloud", "no work email (work_email is empty)")
@@ -177,6 +183,40 @@ def print_directory(jumpcloud_url: str, touched: set[str]) -> None:
         print("  ".join(pad(v, w) for v, w in zip(row[:-1], widths, strict=True)) + row[-1])
 
 
+def load_into_duckdb(env: dict[str, str]) -> None:
+    """Load every Deel stream into a fresh output/deel.duckdb and print one documented query."""
+    print("\n=== Data stack: meltano run deel-to-duckdb ===", flush=True)
+    DUCKDB.unlink(missing_ok=True)
+    started = time.monotonic()
+    result = subprocess.run(
+        ["meltano", "run", "deel-to-duckdb"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+        raise SystemExit(f"demo: meltano run failed with exit code {result.returncode}")
+    with duckdb.connect(str(DUCKDB), read_only=True) as connection:
+        names = connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'tap_deel'"
+            " ORDER BY table_name"
+        ).fetchall()
+        counts = {}
+        for (name,) in names:
+            query = f'SELECT count(*) FROM tap_deel."{name}"'  # noqa: S608 - a listed table
+            counts[name] = connection.execute(query).fetchall()[0][0]
+        answer = data_stack.run_query(connection, DEMO_QUERY, None)
+    rows = ", ".join(f"{name} {count}" for name, count in counts.items())
+    print(f"finished in {elapsed:.1f} s: {DUCKDB.relative_to(ROOT)} holds {rows}")
+    print(f"\nActive workers without a work email (docs/sql/{DEMO_QUERY}.sql):")
+    print(data_stack.markdown_table(answer))
+    print("Four more questions answered in SQL: docs/data-stack.md")
+
+
 def width(text: str) -> int:
     """Columns a terminal gives `text`: wide East Asian characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -230,6 +270,7 @@ def main() -> None:
         run_job("Second sync", env)
         print_directory(jumpcloud_url, {email.lower() for email in touched})
         print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
+        load_into_duckdb(env)
     finally:
         emulators.send_signal(signal.SIGTERM)
         try:

@@ -25,6 +25,9 @@ NUMBER = th.NumberType
 STRING_OR_INTEGER = th.CustomType({"type": ["string", "integer", "null"]})
 STRING_OR_NUMBER = th.CustomType({"type": ["string", "number", "null"]})
 BOOLEAN_OR_STRING = th.CustomType({"type": ["boolean", "string", "null"]})
+# An object of any keys, declared without `properties`: flattening (the SDK's, a target's) then
+# keeps it whole as one JSON value instead of looking for sub-fields and finding none.
+FREE_FORM_OBJECT = th.CustomType({"type": ["object", "null"], "additionalProperties": True})
 STRING_OR_STRINGS = th.CustomType(
     {"type": ["string", "array", "null"], "items": {"type": "string"}}  # an array in old SDKs
 )
@@ -213,7 +216,7 @@ GROUPS = schema(
     th.Property("archived_at", DATETIME),
     th.Property(
         "external_metadata",
-        th.ObjectType(additional_properties=True, nullable=True),
+        FREE_FORM_OBJECT,
         description="Free-form metadata set by an external system.",
     ),
 )

@@ -41,13 +41,11 @@ class _PagedStream(DeelStream):
 class OffsetStream(_PagedStream):
     """Record-offset paging (`offset`, `limit`).
 
-    Rows are de-duplicated by `id` within a run: should a row move between pages while Deel's
-    data changes under us, it is still emitted once.
+    Every row Deel returns is emitted, repeats included: should a row move between pages
+    while Deel's data changes, or Deel list one profile twice, deciding which copy counts is
+    the consumer's job (target-jumpcloud takes the last one, contract §3; a warehouse
+    loader upserts by key).
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
-        super().__init__(*args, **kwargs)
-        self._seen_ids: set[Any] = set()
 
     @override
     def get_new_paginator(self) -> DeelOffsetPaginator:
@@ -59,25 +57,6 @@ class OffsetStream(_PagedStream):
         request.params["offset"] = page.next_page_token or 0
         request.params["limit"] = self.page_size
         return request
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        self._seen_ids = set()
-        return super().get_records(context)
-
-    @override
-    def post_process(
-        self, row: dict[str, Any], context: Context | None = None
-    ) -> dict[str, Any] | None:
-        record = super().post_process(row, context)
-        if record is None:
-            return None
-        key = record.get("id")
-        if key in self._seen_ids:
-            self.logger.warning("Skipping a repeated %s row (it moved between pages)", self.name)
-            return None
-        self._seen_ids.add(key)
-        return record
 
 
 class CursorStream(_PagedStream):

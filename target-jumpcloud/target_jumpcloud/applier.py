@@ -19,7 +19,7 @@ from msgspec.structs import replace
 
 from target_jumpcloud.client import AuthenticationError, JumpCloudError, UnknownOutcomeError
 from target_jumpcloud.managers import NOT_CREATED, apply_waves, missing_manager_warning
-from target_jumpcloud.mapping import MANAGER
+from target_jumpcloud.mapping_rules import MANAGER
 from target_jumpcloud.model import Action, ActionKind, Outcome, Plan, RecordResult
 from target_jumpcloud.usernames import base_username
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from target_jumpcloud.mapping import CUSTOM_FIELD, CUSTOM_PREFIX
+from target_jumpcloud.mapping_rules import CUSTOM_FIELD, CUSTOM_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec.structs import astuple
 
-from target_jumpcloud.mapping import CUSTOM_FIELD, CUSTOM_PREFIX, MANAGER, STATE_KEY
+from target_jumpcloud.mapping_rules import (
+    CUSTOM_FIELD,
+    CUSTOM_PREFIX,
+    MANAGER,
+    READ_ONLY_KEYS,
+    synced_attributes,
+)
 from target_jumpcloud.model import DirectoryUser, UserState
 
 if TYPE_CHECKING:
@@ -24,7 +30,7 @@ _ALWAYS_FETCHED = ("_id", "username", "email", "state", "suspended")
 # The fields a `DirectoryUser` is built from besides the attributes (`id` stands in for `_id`).
 _IDENTITY = ("_id", "id", "username", "email", "state", "suspended")
 # Identity and state fields are DirectoryUser fields of their own, never compared attributes.
-_NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", STATE_KEY})
+_NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", *READ_ONLY_KEYS})
 
 
 def compared_fields(mapping: Mapping[str, str]) -> list[str]:
@@ -35,9 +41,9 @@ def compared_fields(mapping: Mapping[str, str]) -> list[str]:
     must send it back whole, §11.3).
     """
     fields = list(_ALWAYS_FETCHED)
-    for key in mapping:
+    for key in synced_attributes(mapping):
         name = CUSTOM_FIELD if key.startswith(CUSTOM_PREFIX) else key
-        if name != STATE_KEY and name not in fields:
+        if name not in fields:
             fields.append(name)
     return fields
 

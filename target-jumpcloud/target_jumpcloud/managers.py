@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from msgspec.structs import replace
 
-from target_jumpcloud.mapping import EMPLOYEE_ID, MANAGER
+from target_jumpcloud.mapping_rules import EMPLOYEE_ID, MANAGER
 from target_jumpcloud.model import (
     Action,
     ActionKind,

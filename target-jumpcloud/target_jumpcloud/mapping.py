@@ -9,68 +9,42 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
+from target_jumpcloud.mapping_rules import (
+    DEFAULT_MAPPING,
+    EMAIL,
+    EMPLOYEE_ID,
+    EMPLOYEE_ID_LIMIT,
+    FIRST_NAME,
+    LAST_NAME,
+    MANAGER,
+    READ_ONLY_KEYS,
+    REQUIRED_KEYS,
+    START_DATE_KEY,
+    STATE_KEY,
+    TEXT_LIMIT,
+    check_mapping,
+    custom_name,
+)
 from target_jumpcloud.model import DesiredUser, RejectedRecord
 from target_jumpcloud.settings import ConfigError
 
-STATE_KEY = "state"  # the pseudo-attribute whose path holds the active flag
-EMAIL = "email"
-EMPLOYEE_ID = "employeeIdentifier"
-FIRST_NAME = "firstname"
-LAST_NAME = "lastname"
-REQUIRED_KEYS = (EMAIL, EMPLOYEE_ID, STATE_KEY)
-MANAGER = "manager"  # §11.2: the manager's profile id, sent as the manager's JumpCloud `_id`
-CUSTOM_PREFIX = "attributes."  # §11.3: `attributes.<name>` syncs one custom attribute
-CUSTOM_FIELD = "attributes"  # JumpCloud's list of custom attributes (read and sent whole)
-CUSTOM_NAME_LIMIT = 31  # JumpCloud: "fewer than 32 characters"
-_CUSTOM_NAME = re.compile(rf"[A-Za-z0-9]{{1,{CUSTOM_NAME_LIMIT}}}")
-
-TEXT_LIMIT = 1024  # JumpCloud's maxLength for every mapped text attribute (and email)
-EMPLOYEE_ID_LIMIT = 256  # employeeIdentifier's maxLength
-
-DEFAULT_MAPPING: Mapping[str, str] = MappingProxyType(
-    {
-        EMAIL: "work_email",
-        FIRST_NAME: "first_name",
-        LAST_NAME: "last_name",
-        "displayname": "full_name",
-        "jobTitle": "job_title",
-        "department": "department.name",
-        "location": "work_location",
-        "costCenter": "team",
-        "employeeType": "hiring_type",
-        "company": "client_legal_entity.name",
-        EMPLOYEE_ID: "id",
-        STATE_KEY: "active",
-    }
-)
-
-# The plain-string systemuser attributes a record may fill. Left out on purpose: `username`
-# (generated, rule 5), password/key fields, external-directory fields, and every boolean,
-# number, array or object attribute. `manager` (a JumpCloud user id, resolved from a profile
-# id) and `attributes.<name>` (an item of the custom attribute list) are special keys.
-SYNCABLE_ATTRIBUTES: frozenset[str] = frozenset(
-    {
-        EMAIL,
-        EMPLOYEE_ID,
-        FIRST_NAME,
-        "middlename",
-        LAST_NAME,
-        "displayname",
-        "jobTitle",
-        "department",
-        "company",
-        "costCenter",
-        "location",
-        "employeeType",
-        "description",
-        "alternateEmail",
-        "managedAppleId",
-    }
-)
+__all__ = [
+    "DEFAULT_MAPPING",
+    "EMAIL",
+    "EMPLOYEE_ID",
+    "STATE_KEY",
+    "RecordMapper",
+    "date_value",
+    "is_plausible_email",
+    "map_record",
+    "merge_mapping",
+    "record_mapper",
+    "resolve_path",
+]
 
 _LABELS = {EMAIL: "work email", EMPLOYEE_ID: "profile id", STATE_KEY: "active flag"}
 # local part: anything but whitespace, "@" and the characters that mark a display-name form
@@ -82,91 +56,19 @@ _SHOWN_MAX = 80
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON "\\ud800" escape gives one: never sent
 
 
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def merge_mapping(overrides: Mapping[str, str | None] | None) -> dict[str, str]:
     """Merge `overrides` over `DEFAULT_MAPPING`; a key set to null stops syncing it.
 
     Raises:
-        ConfigError: a required key lost its path, an attribute is unknown, or a path is
-            not a dotted string.
+        ConfigError: every problem `check_mapping` finds, at once.
     """
-    merged = dict(DEFAULT_MAPPING)
-    if overrides is None:
-        return merged
-    if not isinstance(overrides, Mapping):
-        raise ConfigError("mapping: expected an object from JumpCloud attribute to record path")
-    for key, path in overrides.items():
-        _check_attribute_name(key)
-        if path is None:
-            if key in REQUIRED_KEYS:
-                raise ConfigError(f"mapping: {key} must have a source path (it cannot be null)")
-            merged.pop(key, None)
-            continue
-        merged[key] = _check_path(key, path)
-    _check_custom_names_unique(merged)
+    merged, problems = check_mapping(overrides)
+    if problems:
+        raise ConfigError(*problems)
     return merged
-
-
-def custom_name(key: str) -> str | None:
-    """The custom attribute a mapping key syncs (`attributes.costCode` → `costCode`), or None."""
-    return key[len(CUSTOM_PREFIX) :] if key.startswith(CUSTOM_PREFIX) else None
-
-
-def _check_custom_names_unique(mapping: Mapping[str, str]) -> None:
-    """JumpCloud's custom attribute names must be unique; case is not trusted to tell them apart."""
-    seen: dict[str, str] = {}
-    for key in mapping:
-        name = custom_name(key)
-        if name is None:
-            continue
-        other = seen.setdefault(name.casefold(), key)
-        if other != key:
-            raise ConfigError(
-                f"mapping: {other} and {key} name the same custom attribute "
-                "(names must be unique, ignoring case)"
-            )
-
-
-def _check_custom_name(key: str, name: str) -> None:
-    """Letters and digits only, 1-31 characters (JumpCloud's rule for custom attributes)."""
-    if _CUSTOM_NAME.fullmatch(name) is None:
-        raise ConfigError(
-            f"mapping: {key!r}: a custom attribute name must be 1-{CUSTOM_NAME_LIMIT} letters "
-            "or digits (no spaces, dots, dashes or other characters)"
-        )
-
-
-def _check_attribute_name(key: object) -> None:
-    """Refuse names JumpCloud would not store as plain text, with a hint for case slips."""
-    if not isinstance(key, str):
-        raise ConfigError(f"mapping: attribute names must be strings, got {key!r}")
-    if key in {STATE_KEY, MANAGER} or key in SYNCABLE_ATTRIBUTES:
-        return
-    name = custom_name(key)
-    if name is not None:
-        _check_custom_name(key, name)
-        return
-    if key == "username":
-        raise ConfigError("mapping: username is generated by the sync and cannot be mapped")
-    allowed = sorted(SYNCABLE_ATTRIBUTES | {STATE_KEY, MANAGER})
-    hint = next((name for name in allowed if name.casefold() == key.casefold()), None)
-    if hint is None and key.casefold().startswith(CUSTOM_PREFIX):
-        hint = CUSTOM_PREFIX + key[len(CUSTOM_PREFIX) :]
-    suffix = (
-        f"; did you mean {hint!r}?"
-        if hint
-        else f"; allowed: {', '.join(allowed)}, or attributes.<name> for a custom attribute"
-    )
-    raise ConfigError(f"mapping: unknown JumpCloud attribute {key!r}{suffix}")
-
-
-def _check_path(key: str, path: object) -> str:
-    """A path is a non-empty dotted string without empty steps (`department.name`)."""
-    if not isinstance(path, str) or not path.strip():
-        raise ConfigError(f"mapping: {key}: expected a dotted record path, got {path!r}")
-    text = path.strip()
-    if any(not step.strip() for step in text.split(".")):
-        raise ConfigError(f"mapping: {key}: {text!r} is not a dotted path (empty step)")
-    return text
 
 
 @functools.lru_cache(maxsize=256)
@@ -289,15 +191,17 @@ class RecordMapper:
         # Every attribute in mapping order, None until set (email and employeeIdentifier are
         # set from the required values), copied for each record.
         self._template: dict[str, str | None] = dict.fromkeys(
-            key for key in mapping if key != STATE_KEY
+            key for key in mapping if key not in READ_ONLY_KEYS
         )
         # (key, path, first step, other steps, shared values) of the optional attributes.
         self._optional: tuple[tuple[str, str, str, tuple[str, ...], dict[str, str]], ...] = tuple(
             (key, path, _steps(path)[0], _steps(path)[1:], {})
             for key, path in mapping.items()
-            if key not in REQUIRED_KEYS
+            if key not in REQUIRED_KEYS and key not in READ_ONLY_KEYS
         )
         self._required = tuple(_steps(mapping[key]) for key in REQUIRED_KEYS)
+        start_path = mapping.get(START_DATE_KEY)
+        self._start_date = (start_path, _steps(start_path)) if start_path else None
         # The special keys (§11.2-11.3) are read like any text, then moved out of `attributes`.
         self._manager = MANAGER in mapping
         self._custom = tuple((key, name) for key in mapping if (name := custom_name(key)))
@@ -347,6 +251,10 @@ class RecordMapper:
         attributes, warnings = self._optional_values(record)
         attributes[EMAIL] = email
         attributes[EMPLOYEE_ID] = profile_id
+        start_date = None
+        if self._start_date is not None:
+            path, steps = self._start_date
+            start_date = date_value(_at(record, steps), START_DATE_KEY, path, warnings)
         manager: str | None = None
         custom: dict[str, str | None] | None = None
         if self._special:
@@ -361,6 +269,7 @@ class RecordMapper:
             attributes=attributes,
             first_name=attributes.get(FIRST_NAME),
             last_name=attributes.get(LAST_NAME),
+            start_date=start_date,
             warnings=tuple(warnings),
             manager=manager,
             custom_attributes=custom,
@@ -404,6 +313,27 @@ class RecordMapper:
                 text = known if known is not None else _kept(key, path, text, shared, warnings)
             attributes[key] = text
         return attributes, warnings
+
+
+def date_value(value: object, key: str, path: str, warnings: list[str]) -> str | None:
+    """A date-valued key (§11.1) as `YYYY-MM-DD`: a date-time is cut to its date.
+
+    Anything else that is not empty is treated as missing, with a warning on the record.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        head = text[:10]
+        if _DATE_RE.fullmatch(head) and (len(text) == len(head) or text[10] in "T "):
+            try:
+                return date.fromisoformat(head).isoformat()
+            except ValueError:
+                pass
+    elif value is None:
+        return None
+    warnings.append(f"{key} ignored: {path} is {_shown(value)}, not a date (YYYY-MM-DD)")
+    return None
 
 
 def _at(record: Mapping[str, Any], steps: tuple[str, ...]) -> Any:  # noqa: ANN401 - any JSON

@@ -17,6 +17,9 @@ from typing import Any
 
 import msgspec
 
+#: The reason on a suspended user whose worker is active while reactivation is off (§4).
+REASON_KEPT_SUSPENDED = "suspended in JumpCloud; reactivate_suspended_users is off"
+
 
 class Outcome(StrEnum):
     """How one input record ended (contract §8). Exactly one per record."""
@@ -54,6 +57,7 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     attributes: dict[str, str | None]
     first_name: str | None  # raw name parts, for the username
     last_name: str | None
+    start_date: str | None = None  # `YYYY-MM-DD`: new users get usernames in its order (§5)
     warnings: tuple[str, ...] = ()
     # The mapping key `manager` (§11.2): the manager's profile id, None when not mapped or empty.
     manager: str | None = None

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from target_jumpcloud import attributes as custom
 from target_jumpcloud.directory import Directory
 from target_jumpcloud.managers import link_managers
-from target_jumpcloud.mapping import EMAIL, MANAGER, custom_name
+from target_jumpcloud.mapping_rules import EMAIL, MANAGER, custom_name
 from target_jumpcloud.model import (
+    REASON_KEPT_SUSPENDED,
     Action,
     ActionKind,
     DesiredUser,
@@ -26,7 +27,11 @@ from target_jumpcloud.model import (
     UserState,
 )
 from target_jumpcloud.settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
-from target_jumpcloud.usernames import DEFAULT_USERNAME_TEMPLATE, UsernameAllocator
+from target_jumpcloud.usernames import (
+    DEFAULT_USERNAME_TEMPLATE,
+    UsernameAllocator,
+    template_base,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +40,6 @@ if TYPE_CHECKING:
     from target_jumpcloud.usernames import UsernameTemplate
 
 REASON_ADOPTED = "adopted by email"
-REASON_KEPT_SUSPENDED = "suspended in JumpCloud; reactivate_suspended_users is off"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
 REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
 _LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
@@ -298,28 +302,38 @@ class _Planner:
         return self._existing_user(desired, match.user, adopted=match.adopted)
 
     def _new_user(self, desired: DesiredUser) -> Action | RecordResult:
+        """A create; its username is given out later, in start-date order (`name_creates`)."""
         if not desired.active:
             return _result(desired, Outcome.SKIPPED, REASON_INACTIVE_NEW)
-        options = self.options
-        base = options.username_template.base(desired.first_name, desired.last_name, desired.email)
-        username = self.allocator.allocate(base, options.username_max_length)
-        payload: dict[str, object] = {"username": username}
+        payload: dict[str, object] = {"username": None}
         payload.update((k, v) for k, v in desired.attributes.items() if v is not None)
         if desired.custom_attributes:
             items = custom.create_list(desired.custom_attributes)
             if items:
                 payload[custom.LIST_FIELD] = items
-        payload["state"] = options.user_state_on_create.value
+        payload["state"] = self.options.user_state_on_create.value
         payload["suspended"] = False
         return Action(
-            kind=ActionKind.CREATE,
-            desired=desired,
-            payload=payload,
-            username=username,
-            outcome=Outcome.CREATED,
-            username_base=base,
-            username_max_length=options.username_max_length,
+            kind=ActionKind.CREATE, desired=desired, payload=payload, outcome=Outcome.CREATED
         )
+
+    def name_creates(self, creates: list[Action]) -> None:
+        """Give each create its username: earliest start date first, then stream order (§5).
+
+        So the colleague who joined first keeps the plain name, whatever order the source
+        pages its records in. Records without a start date come after those with one. The
+        base comes from `username_template`, cut to `username_max_length` (§11.5).
+        """
+        creates.sort(key=_start_date_order)
+        template, max_length = self.options.username_template, self.options.username_max_length
+        for action in creates:
+            desired = action.desired
+            base = template_base(template, desired.first_name, desired.last_name, desired.email)
+            username = self.allocator.allocate(base, max_length)
+            action.username = username
+            action.payload["username"] = username
+            action.username_base = base
+            action.username_max_length = max_length
 
     def _custom_changes(
         self, desired: DesiredUser, user: DirectoryUser
@@ -428,7 +442,8 @@ def plan_sync(
 ) -> Plan:
     """Plan the whole run (contract §§3-7); pure and deterministic.
 
-    Usernames are allocated in stream order against every username in `directory`. Pass
+    Usernames are allocated in start-date order, then stream order (§5), against every
+    username in `directory`. Pass
     `allocator` (seeded with `directory.usernames()`) to keep it for the applier: it then
     also holds the planned usernames, so a create retried with the next number can never
     take a name planned for someone else. The guard is computed, not enforced:
@@ -438,6 +453,7 @@ def plan_sync(
     planner = _Planner(directory, options, deduped.superseded, allocator)
     actions: list[Action] = []
     results: list[RecordResult] = []
+    creates: list[Action] = []
     for index, record in enumerate(records):
         if not isinstance(record, DesiredUser) or index in deduped.decided:
             results.append(deduped.decided[index])  # every rejected record is decided
@@ -445,8 +461,11 @@ def plan_sync(
         outcome = planner.plan(record)
         if isinstance(outcome, Action):
             actions.append(outcome)
+            if outcome.kind is ActionKind.CREATE:
+                creates.append(outcome)
         else:
             results.append(outcome)
+    planner.name_creates(creates)
 
     actions, results = link_managers(
         actions, results, records, directory, create_only=MANAGER in options.create_only
@@ -460,6 +479,11 @@ def plan_sync(
         suspensions=suspensions,
         suspension_limit=options.max_suspensions.limit_for(matched),
     )
+
+
+def _start_date_order(action: Action) -> tuple[bool, str, int]:
+    start = action.desired.start_date
+    return (start is None, start or "", action.desired.position)
 
 
 def _new_id(action: Action) -> str:

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from target_jumpcloud.managers import missing_manager_id
-from target_jumpcloud.model import Outcome, RecordResult
-from target_jumpcloud.planner import REASON_KEPT_SUSPENDED
+from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
 
 if TYPE_CHECKING:
     import logging

@@ -12,15 +12,17 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.model import UserState
+from target_jumpcloud.username_rules import UsernameTemplate, check_max_length, check_template
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-    from target_jumpcloud.usernames import UsernameTemplate
+_T = TypeVar("_T")
 
 DEFAULT_API_URL = "https://console.jumpcloud.com/api"
 DEFAULT_WORKER_STREAM = "people"
@@ -34,7 +36,14 @@ _CREATE_STATES = (UserState.STAGED, UserState.ACTIVATED)
 
 
 class ConfigError(ValueError):
-    """A setting is missing or invalid; the message starts with the setting's name."""
+    """Settings are missing or invalid; each problem starts with the setting's name.
+
+    It carries every problem found (`problems`), so one run reports a whole bad config.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems: tuple[str, ...] = problems
 
 
 @dataclass(frozen=True)
@@ -147,50 +156,124 @@ class SyncSettings:
     username_max_length: int | None = None
 
 
+_IGNORED_SDK_SETTINGS = {
+    "batch_size_rows": "the whole worker stream is planned before anything is written",
+    "add_record_metadata": "_sdc_* fields are never sent to JumpCloud",
+}
+
+
+def ignored_sdk_settings(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The singer-sdk target settings that are set but mean nothing here, with why."""
+    return [
+        (name, why)
+        for name, why in _IGNORED_SDK_SETTINGS.items()
+        if config.get(name) not in {None, False}
+    ]
+
+
 def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     """Validate the raw config (as Singer/Meltano hands it over) into `SyncSettings`.
 
     Unknown keys are ignored: the Singer SDK adds its own settings to the same object.
-    """
-    from target_jumpcloud.mapping import merge_mapping  # noqa: PLC0415 - mapping imports us
-    from target_jumpcloud.usernames import (  # noqa: PLC0415 - usernames imports us
-        UsernameTemplate,
-        parse_max_length,
-    )
 
+    Raises:
+        ConfigError: with every problem of the config, not just the first.
+    """
+    problems: list[str] = []
+
+    def checked(parse: Callable[..., _T], *args: object, default: _T) -> _T:
+        try:
+            return parse(*args)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return default
+
+    checked(_check_load_method, config, default=None)
+    api_key = checked(_api_key, config, default="")
+    api_url = checked(_api_url, config, default=DEFAULT_API_URL)
+    mapping, mapping_problems = check_mapping(
+        checked(_mapping_overrides, config.get("mapping"), default=None)
+    )
+    problems.extend(mapping_problems)
+    settings = SyncSettings(
+        api_url=api_url,
+        api_key=api_key,
+        org_id=checked(_optional_text, config, "org_id", default=None),
+        worker_stream=(
+            checked(_optional_text, config, "worker_stream", default=None) or DEFAULT_WORKER_STREAM
+        ),
+        mapping=mapping,
+        user_state_on_create=checked(
+            _create_state, config.get("user_state_on_create"), default=UserState.STAGED
+        ),
+        reactivate_suspended_users=checked(
+            _flag, config, "reactivate_suspended_users", default=False
+        ),
+        max_suspensions=checked(
+            parse_suspension_limit,
+            _raw_max_suspensions(config),
+            default=SuspensionLimit(0, percent=False),
+        ),
+        dry_run=checked(_flag, config, "dry_run", default=False),
+        report_path=checked(_optional_text, config, "report_path", default=None),
+        create_only_attributes=checked(
+            parse_create_only, config.get("create_only_attributes"), mapping, default=frozenset()
+        ),
+        username_template=checked(_username_template, config, default=None),
+        username_max_length=checked(_username_max_length, config, default=None),
+    )
+    if problems:
+        raise ConfigError(*problems)
+    return settings
+
+
+def _username_template(config: Mapping[str, Any]) -> UsernameTemplate | None:
+    """`username_template` (§11.5); blank counts as absent (an empty environment variable)."""
+    value = config.get("username_template")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    template, problems = check_template(value)
+    if problems:
+        raise ConfigError(*problems)
+    return template
+
+
+def _username_max_length(config: Mapping[str, Any]) -> int | None:
+    """`username_max_length` (§11.5): None or an integer of at least 8."""
+    length, problems = check_max_length(config.get("username_max_length"))
+    if problems:
+        raise ConfigError(*problems)
+    return length
+
+
+def _check_load_method(config: Mapping[str, Any]) -> None:
+    """singer-sdk's `load_method`: only `upsert` (the sync never deletes or overwrites)."""
+    if config.get("load_method") not in {None, "", "upsert"}:
+        raise ConfigError(
+            "load_method: target-jumpcloud always creates and updates users and never "
+            "deletes one; only 'upsert' is accepted (or leave the setting out)"
+        )
+
+
+def _api_key(config: Mapping[str, Any]) -> str:
     api_key = config.get("api_key")
     if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
         raise ConfigError("api_key: required (a JumpCloud API key, from config or environment)")
     if not isinstance(api_key, str):
         raise ConfigError("api_key: expected a string")
+    return api_key.strip()
 
+
+def _api_url(config: Mapping[str, Any]) -> str:
     raw_url = config.get("api_url")
     if raw_url is not None and not isinstance(raw_url, str):
         raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
-    api_url = require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
-    mapping = merge_mapping(_mapping_overrides(config.get("mapping")))
-    template = config.get("username_template")
-    if isinstance(template, str) and not template.strip():
-        template = None  # blank counts as absent (an empty environment variable)
-    return SyncSettings(
-        api_url=api_url,
-        api_key=api_key.strip(),
-        org_id=_optional_text(config, "org_id"),
-        worker_stream=_optional_text(config, "worker_stream") or DEFAULT_WORKER_STREAM,
-        mapping=mapping,
-        user_state_on_create=_create_state(config.get("user_state_on_create")),
-        reactivate_suspended_users=_flag(config, "reactivate_suspended_users"),
-        max_suspensions=parse_suspension_limit(_raw_max_suspensions(config)),
-        dry_run=_flag(config, "dry_run"),
-        report_path=_optional_text(config, "report_path"),
-        create_only_attributes=parse_create_only(config.get("create_only_attributes"), mapping),
-        username_template=None if template is None else UsernameTemplate.parse(template),
-        username_max_length=parse_max_length(config.get("username_max_length")),
-    )
+    return require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
 
 
 # Attributes that identify the user or carry its state: they must stay in step (§11.4).
 _NEVER_CREATE_ONLY = ("email", "employeeIdentifier", "state")
+_NOT_CREATE_ONLY = frozenset({*_NEVER_CREATE_ONLY, *READ_ONLY_KEYS})
 
 
 def parse_create_only(value: object, mapping: Mapping[str, str]) -> frozenset[str]:
@@ -213,17 +296,22 @@ def parse_create_only(value: object, mapping: Mapping[str, str]) -> frozenset[st
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{setting}: expected a list of JumpCloud attribute names")
     names = [item.strip() for item in value]
+    problems = []
     for name in names:
         if name in _NEVER_CREATE_ONLY:
-            raise ConfigError(
+            problems.append(
                 f"{setting}: {name} cannot be create-only (email, employeeIdentifier and "
                 "state are always kept in step)"
             )
-        if name not in mapping:
-            raise ConfigError(
+        elif name in READ_ONLY_KEYS:
+            problems.append(f"{setting}: {name} is never sent to JumpCloud")
+        elif name not in mapping:
+            problems.append(
                 f"{setting}: {name!r} is not an attribute of the mapping "
-                f"(mapped: {', '.join(k for k in mapping if k not in _NEVER_CREATE_ONLY)})"
+                f"(mapped: {', '.join(k for k in mapping if k not in _NOT_CREATE_ONLY)})"
             )
+    if problems:
+        raise ConfigError(*problems)
     return frozenset(names)
 
 

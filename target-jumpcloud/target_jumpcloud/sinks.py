@@ -1,43 +1,92 @@
-"""Reading the Singer input: the worker sink, the ignoring sink and a line-numbering reader.
+"""The sinks: the worker stream is mapped and collected, every other stream is ignored.
 
 The worker sink does not write anything. The sync must see the whole worker stream before
 it writes (the suspension guard and the dry run need the complete plan), so each record is
-mapped and validated on arrival, only the small mapped result is kept on the target, and
-the target plans and applies at the end of the input. That is also why a `RecordSink` fits:
-it never batches, so the SDK never drains (and never emits STATE) on its own mid-stream.
+mapped and validated on arrival, only the small mapped result is handed to the target, and
+the sync engine plans and applies at the end of the input. That is also why a `RecordSink`
+fits: it never batches, so the SDK never drains (and never emits STATE) on its own.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import io
-import json
-import keyword
 import operator
-import os
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
-import msgspec
 from singer_sdk import RecordSink
-from singer_sdk.exceptions import RecordsWithoutSchemaException
-from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
-from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.singerlib.json import deserialize_json
+from singer_sdk.mapper import SameRecordTransform
 
 from target_jumpcloud.mapping import record_mapper
 from target_jumpcloud.model import DesiredUser, RejectedRecord
+from target_jumpcloud.reader import RecordDecoder
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
-    from typing import IO
+    import logging
+    from collections.abc import Iterable, Mapping, Sequence
 
+    from singer_sdk import Target
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-    from target_jumpcloud.target import TargetJumpCloud
+    from target_jumpcloud.settings import SyncSettings
+
+
+@runtime_checkable
+class SyncTarget(Protocol):
+    """What the sinks need of their target (the Singer target implements it)."""
+
+    settings: SyncSettings
+
+    def start(self) -> None:
+        """Make sure the key check and the directory load have started."""
+
+    def next_position(self) -> int:
+        """The stream position of the next worker record (0-based)."""
+
+    def collect(self, mapped: DesiredUser | RejectedRecord) -> None:
+        """Keep one mapped worker record for the plan."""
+
+    @property
+    def ignored_streams(self) -> IgnoredStreams:
+        """The bookkeeping of the streams that are not the worker stream."""
+
+
+class IgnoredStreams:
+    """Streams other than the worker stream: one log line each when first seen, a count."""
+
+    def __init__(self, logger: logging.Logger, plugin: str, worker_stream: str) -> None:
+        self.logger = logger
+        self.plugin = plugin
+        self.worker_stream = worker_stream
+        self.counts: dict[str, int] = {}
+
+    def note(self, stream: str) -> None:
+        """Say once that `stream` is ignored."""
+        if stream not in self.counts:
+            self.counts[stream] = 0
+            self.logger.info(
+                "Ignoring stream '%s': %s reads only the worker stream '%s' (setting "
+                "worker_stream)",
+                stream,
+                self.plugin,
+                self.worker_stream,
+            )
+
+    def count(self, stream: str) -> None:
+        """One dropped record of `stream`."""
+        self.counts[stream] = self.counts.get(stream, 0) + 1
+
+    def log_totals(self) -> None:
+        """At the end of the input: how many records each ignored stream had."""
+        for stream, count in self.counts.items():
+            self.logger.info("Ignored %d records of stream '%s'", count, stream)
+
+
+def _sync_target(target: Target) -> SyncTarget:
+    if not isinstance(target, SyncTarget):  # pragma: no cover - a wiring mistake
+        raise TypeError(f"{type(target).__name__} cannot collect worker records")
+    return target
 
 
 # The sinks' working schema as the SDK sees it (belt and braces with the `_validate_and_parse`
@@ -47,321 +96,6 @@ if TYPE_CHECKING:
 def _pass_through_schema() -> dict[str, Any]:
     return {"type": "object", "properties": {}, "additionalProperties": True}
 
-
-#: A keyword in a stream's JSON schema: "STATE" means the producer writes a STATE message after
-#: the stream's last record (tap-deel does for `people`), so a stream without it was cut short.
-STREAM_END_KEYWORD: Final = "x-singer-stream-end"
-
-# The SDK's JSON parsing (floats as Decimal) by msgspec, the decoder of singer-sdk's `msgspec`
-# extra: the same values, in less than half the time per 3 kB person record. A line it refuses
-# (a `NaN`, a lone surrogate...) goes to the SDK's parser, which has the last word.
-_decode_fast = msgspec.json.Decoder(float_hook=Decimal).decode
-UNSET: Final = msgspec.UNSET
-
-READ_CHUNK: Final = 1 << 20  # bytes the reader asks for at a time
-
-_REQUIRED_KEYS: Final[dict[str, tuple[str, ...]]] = {
-    "RECORD": ("stream", "record"),
-    "SCHEMA": ("stream", "schema"),
-    "STATE": ("value",),
-    "ACTIVATE_VERSION": ("stream", "version"),
-}
-
-
-class InputStreamError(Exception):
-    """The Singer input itself is broken (bad JSON, a RECORD before its SCHEMA, …).
-
-    Raised while reading, so nothing has been applied yet. The message names the input line
-    and never quotes it: the line may hold a person's data.
-    """
-
-    exit_code = 5  # target.EXIT_INPUT (that module imports this one)
-
-
-class RecordBeforeSchemaError(InputStreamError, RecordsWithoutSchemaException):
-    """A RECORD arrived for a stream whose SCHEMA had not been seen."""
-
-
-class NumberedSingerReader(SimpleSingerReader):
-    """The SDK's reader, but every error names the input line and none quotes it.
-
-    The stock reader logs a bad line in full with a traceback; a worker record would end up
-    in the logs. This one raises `InputStreamError("input line N: …")` instead, skips blank
-    lines, and refuses BATCH messages (files the target cannot plan from safely).
-
-    `record_shortcut`, when set, is offered each RECORD first; it returns True when it has
-    handled the record (the target's fast path for worker records, see `TargetJumpCloud`).
-    """
-
-    record_shortcut: Callable[[dict[str, Any]], bool] | None = None
-    #: When set, tried on each line (as UTF-8 bytes) before the full parse: a message dict,
-    #: or None to parse the line as usual (the target's lighter parse of worker records, see
-    #: `RecordDecoder`).
-    quick_parse: Callable[[bytes], dict[str, Any] | None] | None = None
-
-    def process_lines(
-        self,
-        file_input: IO[str] | None,
-        callbacks: dict[str, Callable[[dict[str, Any]], None]],
-    ) -> Counter[str]:
-        """Deserialize each line and hand it to its callback, naming the line on any error.
-
-        The cyclic garbage collector is paused while reading: the run keeps a small object per
-        worker, and with 100,000 of them the collector's repeated full passes cost a fifth of
-        the read time, to find nothing (parsed records are freed by reference counting).
-        """
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._read(file_input, callbacks)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _read(
-        self,
-        file_input: IO[str] | None,
-        callbacks: dict[str, Callable[[dict[str, Any]], None]],
-    ) -> Counter[str]:
-        stats: Counter[str] = Counter()
-        shortcut = self.record_shortcut
-        quick_parse = self.quick_parse
-        lines, binary = self._lines(file_input)
-        for number, line in enumerate(lines, start=1):
-            if isinstance(line, bytes):
-                data = line
-            else:
-                self._current_message = line
-                data = _utf8(line, number)
-            message = quick_parse(data) if quick_parse is not None else None
-            if message is None:
-                message = self._parse(data, number)
-                if message is None:  # a blank line
-                    continue
-            elif binary and not data.isascii():
-                _text_of(data, number)  # (the quick parse skips fields without reading them)
-            kind = message["type"]
-            callback = callbacks.get(kind) if kind != "BATCH" else None
-            if callback is None:
-                raise InputStreamError(
-                    f"input line {number}: {kind!r} messages are not supported "
-                    "(expected SCHEMA, RECORD, STATE or ACTIVATE_VERSION)"
-                )
-            self._check_shape(message, number)
-            if kind == "RECORD" and shortcut is not None and shortcut(message):
-                stats[kind] += 1
-                continue
-            try:
-                callback(message)
-            except RecordsWithoutSchemaException:
-                raise RecordBeforeSchemaError(
-                    f"input line {number}: a RECORD for stream {message.get('stream')!r} "
-                    "came before that stream's SCHEMA; the input stream is broken"
-                ) from None
-            except InvalidInputLine:
-                raise InputStreamError(f"input line {number}: invalid {kind} message") from None
-            stats[kind] += 1
-        return stats
-
-    def _lines(self, file_input: IO[str] | None) -> tuple[Iterable[str | bytes], bool]:
-        """The input's lines, and whether they are bytes (the standard input) or text."""
-        source = file_input or self.default_input
-        reconfigure = getattr(source, "reconfigure", None)
-        if reconfigure is not None:
-            # Singer is UTF-8 whatever the locale. Bytes that are not UTF-8 become lone
-            # surrogates (caught per line) instead of an error from the decoder, which reads
-            # ahead and cannot name the line.
-            try:
-                reconfigure(encoding="utf-8", errors="surrogateescape")
-            except ValueError:  # data was read already: leave it be
-                pass
-            else:
-                buffer = _stdin_buffer(source) if file_input is None else None
-                if buffer is not None:
-                    return _binary_lines(buffer), True
-        if isinstance(source, io.TextIOWrapper):
-            # Read up to 1 MB per system call, not 8 kB: each call lets the directory threads
-            # take the interpreter, and the reader waits up to 5 ms to get it back.
-            source._CHUNK_SIZE = READ_CHUNK  # type: ignore[attr-defined]
-        return source, False
-
-    def _parse(self, line: bytes, number: int) -> dict[str, Any] | None:
-        """The message on a line (UTF-8 bytes), or None for a blank line."""
-        try:
-            message: object = _decode_fast(line)
-        except (msgspec.DecodeError, UnicodeError, RecursionError):
-            text = _text_of(line, number)
-            if not text or text.isspace():  # (no strip: it would copy every 3 kB line)
-                return None
-            try:  # whatever msgspec refuses, the SDK's parser has the last word
-                message = deserialize_json(text)  # typed dict, but any JSON value parses
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-                raise InputStreamError(
-                    f"input line {number}: not valid JSON; the input stream is broken"
-                ) from None
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise InputStreamError(f"input line {number}: not a Singer message (no `type`)")
-        return message
-
-    @staticmethod
-    def _check_shape(message: Mapping[str, Any], number: int) -> None:
-        """Name the missing keys instead of the SDK's message, which quotes the whole line."""
-        kind = message["type"]
-        missing = [key for key in _REQUIRED_KEYS.get(kind, ()) if key not in message]
-        if missing:
-            raise InputStreamError(
-                f"input line {number}: {kind} message without {', '.join(missing)}"
-            )
-        if kind == "SCHEMA" and (
-            not isinstance(message["schema"], dict)
-            or not isinstance(message["schema"].get("properties"), dict)
-        ):
-            raise InputStreamError(
-                f"input line {number}: SCHEMA for stream {message['stream']!r} has no properties"
-            )
-        if kind == "RECORD" and not isinstance(message["record"], dict):
-            raise InputStreamError(f"input line {number}: RECORD whose record is not an object")
-
-
-def _not_utf8(number: int) -> InputStreamError:
-    return InputStreamError(
-        f"input line {number}: not valid UTF-8 text; the input stream is broken"
-    )
-
-
-def _utf8(line: str, number: int) -> bytes:
-    """A text line as UTF-8 for msgspec, which parses bytes in half the time of a str.
-
-    A lone surrogate (a byte that was not UTF-8, see `_read`) cannot be encoded: the line
-    is refused, as the bytes reader refuses it.
-    """
-    try:
-        return line.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _not_utf8(number) from None
-
-
-def _text_of(line: bytes, number: int) -> str:
-    """A line read as bytes, as text: the same check the text reader's decoding makes."""
-    try:
-        return line.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _not_utf8(number) from None
-
-
-def _stdin_buffer(source: object) -> io.BufferedIOBase | None:
-    """The bytes under the standard input, to read it as bytes; None to read it as text.
-
-    Only where Python's standard input ends lines at line feeds only (POSIX), as the bytes
-    reader does: a universal-newline stream would also end one at a lone carriage return.
-    """
-    if os.name != "posix" or not isinstance(source, io.TextIOWrapper):
-        return None
-    buffer = getattr(source, "buffer", None)
-    return buffer if isinstance(buffer, io.BufferedIOBase) else None
-
-
-def _binary_lines(buffer: io.BufferedIOBase) -> Iterable[bytes]:
-    """The lines of a byte stream (each with its line feed), read 1 MB per system call at most.
-
-    Reading bytes takes the text decoding off every line, and msgspec parses bytes in half
-    the time of a str (measured on 3 kB person records: 5.7 against 10.3 µs, and the text
-    reader's lone-surrogate search cost 17 µs more on each non-ASCII line). The lines come
-    from a buffered reader of 1 MB over the same file (nothing was read from it yet: see
-    `_lines`) instead of the standard 8 kB one: each read lets the directory threads take the
-    interpreter, and the reader then waits up to 5 ms to get it back.
-    """
-    raw = getattr(buffer, "raw", None)
-    if isinstance(raw, io.RawIOBase):
-        return io.BufferedReader(raw, READ_CHUNK)
-    return buffer
-
-
-class RecordDecoder:
-    """Parses a RECORD line of one stream keeping only the named record fields, or says no.
-
-    A worker record is a 3 kB person of which the mapping reads a dozen fields. msgspec skips
-    the rest of the line without building it (still checking that it is valid JSON), which
-    takes two thirds off the parse. Anything else (another message type or stream, a record
-    that is not an object, a line msgspec refuses) gives None: the reader then parses the line
-    in full, as it would have anyway.
-    """
-
-    def __init__(
-        self,
-        stream: str,
-        fields: Iterable[str],
-        types: Mapping[str, tuple[Any, bool]] | None = None,
-    ) -> None:
-        """Prepare for one stream's records.
-
-        Args:
-            stream: The stream whose records it reads.
-            fields: The top-level record fields to keep.
-            types: For some of those fields, the msgspec type they must have and whether
-                they are required (`MappedFieldsChecker.decoder_types`): a record whose
-                value does not fit, or that lacks a required one, is parsed in full
-                instead, and the checker then says why. Its messages carry `TYPES_CHECKED`.
-        """
-        self.stream = stream
-        self._types = dict(types or {})
-        names = list(dict.fromkeys(fields))
-        # Fields named as in the record (then `asdict` gives the record at C speed), unless
-        # a name cannot be a Python attribute.
-        self._as_named = all(
-            name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
-            for name in names
-        )
-        self._fields = tuple(
-            (name if self._as_named else f"f{index}", name) for index, name in enumerate(names)
-        )
-        record = msgspec.defstruct(
-            "WorkerFields",
-            [(attribute, *self._declared(name)) for attribute, name in self._fields],
-            kw_only=True,
-        )
-        message = msgspec.defstruct(
-            "WorkerRecordMessage", [("type", str), ("stream", str), ("record", record)]
-        )
-        self._decode = msgspec.json.Decoder(message, float_hook=Decimal).decode
-
-    def _declared(self, name: str) -> tuple[Any, Any]:
-        """A field's type and its `msgspec.field`: a required field has no default."""
-        kind, required = self._types.get(name, (Any, False))
-        if required:
-            return kind, msgspec.field(name=name)
-        return kind, msgspec.field(default=msgspec.UNSET, name=name)
-
-    def __call__(self, line: bytes | str) -> dict[str, Any] | None:
-        """The RECORD message with only the named fields, or None (parse it in full).
-
-        Bytes are not checked for UTF-8 in the fields skipped: the reader checks the line.
-        """
-        try:
-            message: Any = self._decode(line)  # (a struct type made at run time)
-        except (msgspec.DecodeError, UnicodeError, RecursionError):
-            return None
-        if message.type != "RECORD" or message.stream != self.stream:
-            return None
-        fields = message.record
-        if self._as_named:
-            record = msgspec.structs.asdict(fields)
-            if msgspec.UNSET in record.values():  # fields the line does not have
-                record = {name: value for name, value in record.items() if value is not UNSET}
-        else:
-            record = {}
-            for attribute, name in self._fields:
-                value = getattr(fields, attribute)
-                if value is not UNSET:
-                    record[name] = value
-        result: dict[str, Any] = {"type": "RECORD", "stream": self.stream, "record": record}
-        if self._types:
-            result[TYPES_CHECKED] = True
-        return result
-
-
-#: In a message from `RecordDecoder`: its record's top-level fields have the decoder's types.
-TYPES_CHECKED: Final = "types_checked"
 
 # The JSON types msgspec checks for `MappedFieldsChecker.decoder_types`, as msgspec types.
 _DECODABLE: Final[dict[str, Any]] = {"string": str, "boolean": bool, "null": None}
@@ -578,22 +312,22 @@ class WorkerSink(RecordSink):
 
     def __init__(
         self,
-        target: TargetJumpCloud,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: Sequence[str] | None,
     ) -> None:
-        self.sync_target = target  # the SDK's Sink keeps no reference to its target
+        self.sync_target = _sync_target(target)  # the SDK's Sink keeps no reference to it
         super().__init__(target, stream_name, schema, key_properties)
         self.stream_schema = self.original_schema
         self.schema = _pass_through_schema()
         checker = None
         if self.validate_schema:
             checker = MappedFieldsChecker(
-                self.stream_schema, list(target.settings.mapping.values())
+                self.stream_schema, list(self.sync_target.settings.mapping.values())
             )
         self._checker = checker if checker is not None and checker.checks else None
-        self._mapper = record_mapper(target.settings.mapping)
+        self._mapper = record_mapper(self.sync_target.settings.mapping)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """No SDK validation: it stops the run (or logs whole records) on a bad record."""
@@ -661,15 +395,15 @@ class IgnoredStreamSink(RecordSink):
 
     def __init__(
         self,
-        target: TargetJumpCloud,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: Sequence[str] | None,
     ) -> None:
-        self.sync_target = target
+        self.sync_target = _sync_target(target)
         super().__init__(target, stream_name, schema, key_properties)
         self.schema = _pass_through_schema()
-        target.note_ignored_stream(stream_name)
+        self.sync_target.ignored_streams.note(stream_name)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Records we drop are not worth validating (and must not stop the run)."""
@@ -682,4 +416,27 @@ class IgnoredStreamSink(RecordSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Drop the record (counted, for the end-of-input line)."""
         del record, context
-        self.sync_target.count_ignored(self.stream_name)
+        self.sync_target.ignored_streams.count(self.stream_name)
+
+
+def plain_worker_sink(target: Target) -> WorkerSink | None:
+    """The worker sink, if records reach it untransformed; else None (the SDK's path).
+
+    Untransformed: no stream map, no alias, no flattening and no `_sdc_*` metadata, so a
+    record the reader hands straight to the sink is the record the SDK would have handed.
+    """
+    stream = _sync_target(target).settings.worker_stream
+    maps = target.mapper.stream_maps.get(stream)
+    if not target.sink_exists(stream) or not maps or len(maps) != 1:
+        return None
+    stream_map = maps[0]
+    if (
+        type(stream_map) is not SameRecordTransform
+        or stream_map.stream_alias != stream
+        or stream_map.flattening_enabled
+    ):
+        return None
+    sink = target.get_sink(stream)
+    if not isinstance(sink, WorkerSink) or sink.include_sdc_metadata_properties:
+        return None
+    return sink

@@ -11,25 +11,37 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 
 from target_jumpcloud.settings import ConfigError
+from target_jumpcloud.username_rules import (
+    DEFAULT_USERNAME_TEMPLATE,
+    USERNAME_LIMIT,
+    UsernameTemplate,
+    check_template,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-USERNAME_LIMIT = 1024  # JumpCloud's maxLength for username
+__all__ = [
+    "DEFAULT_USERNAME_TEMPLATE",
+    "USERNAME_LIMIT",
+    "UsernameAllocator",
+    "UsernameTemplate",
+    "base_username",
+    "clean",
+    "cut",
+    "parse_template",
+    "template_base",
+]
+
 # A base is cut to this length so that base + a collision number still fits the limit.
 BASE_LIMIT = 1000
-DEFAULT_TEMPLATE = "{first}.{last}"
-MIN_MAX_LENGTH = 8  # `username_max_length` below this leaves too little of a name
 
 _NOT_KEPT = re.compile(r"[^a-z0-9-]+")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_LITERAL = re.compile(r"[a-z0-9._-]*")
 _TRAILING = ".-_"  # stripped from a cut base: `alexandra.` is no one's name
 
 
@@ -61,78 +73,47 @@ _PLACEHOLDERS: dict[str, Callable[[str, str, str], str]] = {
 }
 
 
-@dataclass(frozen=True)
-class UsernameTemplate:
-    """A parsed `username_template` (§11.5): literal text around placeholders.
+def parse_template(template: object) -> UsernameTemplate:
+    """A `username_template`, checked (`ConfigError` with every problem otherwise)."""
+    parsed, problems = check_template(template)
+    if parsed is None:
+        raise ConfigError(*problems)
+    return parsed
 
-    `parts` alternates literals and placeholder names: literal, name, literal, ..., literal
-    (so it always has an odd length). Literals before the first and after the last
-    placeholder are kept; one between two placeholders is kept only when both sides have
-    text (of several between two parts with text, the first).
+
+def template_base(
+    template: UsernameTemplate, first_name: str | None, last_name: str | None, email: str
+) -> str:
+    """The username before any collision number (§11.5; §5 for the default template).
+
+    Each placeholder is cleaned. Literals before the first and after the last placeholder
+    are kept; one between two placeholders only when both sides have text (of several
+    between two parts with text, the first). Every placeholder empty: the cleaned local part
+    of the email. A base that does not start with a letter gets the prefix "u" (JumpCloud
+    usernames must start with a letter), so an empty base is "u".
     """
-
-    text: str
-    parts: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, template: object, setting: str = "username_template") -> UsernameTemplate:
-        """Check and split a template; every problem is a `ConfigError` naming the setting."""
-        if not isinstance(template, str) or not template.strip():
-            raise ConfigError(f"{setting}: expected a template such as '{DEFAULT_TEMPLATE}'")
-        text = template.strip()
-        allowed = ", ".join(f"{{{name}}}" for name in _PLACEHOLDERS)
-        parts: list[str] = []
-        position = 0
-        for match in _PLACEHOLDER.finditer(text):
-            parts.append(text[position : match.start()])
-            name = match.group(1)
-            if name not in _PLACEHOLDERS:
-                raise ConfigError(
-                    f"{setting}: unknown placeholder {{{name}}} in {text!r}; allowed: {allowed}"
-                )
-            parts.append(name)
-            position = match.end()
-        parts.append(text[position:])
-        literals = parts[::2]
-        if any("{" in literal or "}" in literal for literal in literals):
-            raise ConfigError(f"{setting}: unbalanced brace in {text!r}")
-        if len(parts) == 1:
-            raise ConfigError(f"{setting}: {text!r} has no placeholder; use some of {allowed}")
-        for literal in literals:
-            if _LITERAL.fullmatch(literal) is None:
-                raise ConfigError(
-                    f"{setting}: the text between placeholders may hold only a-z, 0-9, '.', "
-                    f"'_' and '-' (got {literal!r} in {text!r})"
-                )
-        return cls(text, tuple(parts))
-
-    def base(self, first_name: str | None, last_name: str | None, email: str) -> str:
-        """The username before any collision number (§11.5; §5 for the default template)."""
-        first, last = clean(first_name), clean(last_name)
-        parts = self.parts
-        pieces = [parts[0]]  # the literal before the first placeholder
-        separator: str | None = None  # the literal after the last placeholder with text
-        for index in range(1, len(parts), 2):
-            value = _PLACEHOLDERS[parts[index]](first, last, email)
-            if not value:
-                continue
-            if separator is not None:
-                pieces.append(separator)
-            pieces.append(value)
-            separator = parts[index + 1]
-        if separator is None:  # every placeholder came out empty
-            base = clean(_email_local(email))
-        else:
-            pieces.append(parts[-1])  # the literal after the last placeholder
-            base = "".join(pieces)
-        if not base[:1].isalpha():
-            base = "u" + base
-        if len(base) > BASE_LIMIT:
-            base = base[:BASE_LIMIT].rstrip(_TRAILING)
-        return base
-
-
-DEFAULT_USERNAME_TEMPLATE = UsernameTemplate.parse(DEFAULT_TEMPLATE)
+    first, last = clean(first_name), clean(last_name)
+    parts = template.parts
+    pieces = [parts[0]]  # the literal before the first placeholder
+    separator: str | None = None  # the literal after the last placeholder with text
+    for index in range(1, len(parts), 2):
+        value = _PLACEHOLDERS[parts[index]](first, last, email)
+        if not value:
+            continue
+        if separator is not None:
+            pieces.append(separator)
+        pieces.append(value)
+        separator = parts[index + 1]
+    if separator is None:  # every placeholder came out empty
+        base = clean(_email_local(email))
+    else:
+        pieces.append(parts[-1])  # the literal after the last placeholder
+        base = "".join(pieces)
+    if not base[:1].isalpha():
+        base = "u" + base
+    if len(base) > BASE_LIMIT:
+        base = base[:BASE_LIMIT].rstrip(_TRAILING)
+    return base
 
 
 def base_username(first_name: str | None, last_name: str | None, email: str) -> str:
@@ -142,25 +123,7 @@ def base_username(first_name: str | None, last_name: str | None, email: str) -> 
     cleaned local part of the email. A base that does not start with a letter gets the
     prefix "u" (JumpCloud usernames must start with a letter), so an empty base is "u".
     """
-    return DEFAULT_USERNAME_TEMPLATE.base(first_name, last_name, email)
-
-
-def parse_max_length(value: object, setting: str = "username_max_length") -> int | None:
-    """`username_max_length`: None (no cap, the default) or an integer ≥ 8 (text accepted)."""
-    if value is None or value == "":
-        return None
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None:
-        raise ConfigError(f"{setting}: expected an integer of at least {MIN_MAX_LENGTH} or null")
-    if not MIN_MAX_LENGTH <= number <= USERNAME_LIMIT:
-        raise ConfigError(
-            f"{setting}: must be between {MIN_MAX_LENGTH} and {USERNAME_LIMIT}, got {number}"
-        )
-    return number
+    return template_base(DEFAULT_USERNAME_TEMPLATE, first_name, last_name, email)
 
 
 def cut(base: str, length: int | None) -> str:

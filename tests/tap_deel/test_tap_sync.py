@@ -310,10 +310,14 @@ def test_unknown_fields_are_dropped_so_records_still_match(
     assert "brand_new_field" in caplog.text
 
 
-def test_a_row_that_moves_between_pages_is_emitted_once(
+def test_a_row_that_moves_between_pages_is_emitted_each_time_deel_returns_it(
     server: EmulatorServer, deel_api_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A hire during the run shifts every later row by one; offsets would repeat a row."""
+    """A hire during the run shifts every later row by one, so offsets repeat a row.
+
+    The tap emits every row Deel returns (contract §3): which copy counts is the target's
+    decision (the last), not the tap's.
+    """
     workforce = generate_workforce(120, seed=23)
     server.app.set_workforce(workforce)
     newcomer = make_person(workforce.people[0], id="00000000-0000-4000-8000-000000000000")
@@ -337,6 +341,9 @@ def test_a_row_that_moves_between_pages_is_emitted_once(
     )
     result = run_tap(tap_config(deel_api_url, page_size=50), ["people"])
     ids = result.ids("people")
-    assert len(ids) == len(set(ids))
+    last_of_page_one = sorted(p["id"] for p in workforce.people)[49]
+    assert len(ids) == len(workforce.people) + 1
+    assert [i for i, n in Counter(ids).items() if n > 1] == [last_of_page_one]
+    assert ids[49] == ids[50] == last_of_page_one
     assert {p["id"] for p in workforce.people} <= set(ids)
     assert all(q["sort_by"] == ["id"] and q["sort_order"] == ["asc"] for q in calls)

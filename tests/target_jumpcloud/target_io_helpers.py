@@ -78,7 +78,7 @@ def person(
         "work_location": "Berlin",
         "hiring_type": "contractor",
         "hiring_status": "active" if active else "inactive",
-        "start_date": "2024-02-30",  # not a real date: the target must not care
+        "start_date": "2024-02-29",
         "department": {"id": "d1", "name": "Engineering"},
         "client_legal_entity": {"id": "le1", "name": "Acme GmbH"},
         "work_email": email,

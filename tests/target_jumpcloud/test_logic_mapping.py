@@ -79,6 +79,7 @@ def test_default_mapping_is_the_contract_table():
         "company": "client_legal_entity.name",
         "employeeIdentifier": "id",
         "state": "active",
+        "start_date": "start_date",  # §5 / §11.1: read for username order, never sent
     }
 
 

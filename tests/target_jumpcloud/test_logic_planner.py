@@ -8,6 +8,7 @@ import pytest
 from target_jumpcloud.directory import Directory, compared_fields, directory_user
 from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
 from target_jumpcloud.model import (
+    REASON_KEPT_SUSPENDED,
     Action,
     ActionKind,
     DesiredUser,
@@ -21,7 +22,6 @@ from target_jumpcloud.model import (
 from target_jumpcloud.planner import (
     REASON_ADOPTED,
     REASON_INACTIVE_NEW,
-    REASON_KEPT_SUSPENDED,
     REASON_SUPERSEDED_SAME_ID,
     PlanOptions,
     apply_to_directory,

@@ -10,17 +10,18 @@ from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
 from target_jumpcloud.model import DirectoryUser, UserState
 from target_jumpcloud.planner import PlanOptions, plan_sync
 from target_jumpcloud.settings import ConfigError, parse_settings
+from target_jumpcloud.username_rules import DEFAULT_TEMPLATE, check_max_length
 from target_jumpcloud.usernames import (
     DEFAULT_USERNAME_TEMPLATE,
     UsernameAllocator,
-    UsernameTemplate,
     base_username,
-    parse_max_length,
+    parse_template,
+    template_base,
 )
 
 
 def base(template: str, first: str | None, last: str | None, email: str = "x@y.io") -> str:
-    return UsernameTemplate.parse(template).base(first, last, email)
+    return template_base(parse_template(template), first, last, email)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +66,7 @@ def test_an_email_local_part_that_cleans_to_nothing_gives_u():
 
 
 def test_the_default_template_is_the_rule_of_section_5():
+    assert parse_template(DEFAULT_TEMPLATE) == DEFAULT_USERNAME_TEMPLATE
     assert DEFAULT_USERNAME_TEMPLATE.text == "{first}.{last}"
     for first, last, email in [
         ("Alpha", "Zed", "a@x.io"),
@@ -74,8 +76,8 @@ def test_the_default_template_is_the_rule_of_section_5():
         ("-", "-", "-@x.io"),
         ("x" * 600, "y" * 600, "a@x.io"),
     ]:
-        assert base_username(first, last, email) == DEFAULT_USERNAME_TEMPLATE.base(
-            first, last, email
+        assert base_username(first, last, email) == template_base(
+            DEFAULT_USERNAME_TEMPLATE, first, last, email
         )
     assert len(base_username("x" * 600, "y" * 600, "a@x.io")) == 1000
 
@@ -114,14 +116,14 @@ def test_bad_templates_are_config_errors_naming_the_setting(template, message):
 def test_a_blank_template_is_the_default_in_settings_and_an_error_when_parsed():
     assert parse_settings({"api_key": "k", "username_template": " "}).username_template is None
     with pytest.raises(ConfigError, match="expected a template"):
-        UsernameTemplate.parse("  ")
+        parse_template("  ")
 
 
 def test_settings_carry_the_template_and_the_cap():
     parsed = parse_settings(
         {"api_key": "k", "username_template": " {f}{last} ", "username_max_length": "12"}
     )
-    assert parsed.username_template == UsernameTemplate.parse("{f}{last}")
+    assert parsed.username_template == parse_template("{f}{last}")
     assert parsed.username_max_length == 12
     default = parse_settings({"api_key": "k"})
     assert (default.username_template, default.username_max_length) == (None, None)
@@ -131,13 +133,17 @@ def test_settings_carry_the_template_and_the_cap():
 
 @pytest.mark.parametrize("value", [7, 0, -1, "7", 1025, True, "twelve", 12.5, [12]])
 def test_bad_max_lengths_are_config_errors(value):
-    with pytest.raises(ConfigError, match=r"^username_max_length: "):
-        parse_max_length(value)
+    length, problems = check_max_length(value)
+    assert length is None
+    assert len(problems) == 1
+    assert problems[0].startswith("username_max_length: ")
+    with pytest.raises(ConfigError, match=r"username_max_length: "):
+        parse_settings({"api_key": "k", "username_max_length": value})
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), (8, 8), ("1024", 1024)])
 def test_max_length_values(value, expected):
-    assert parse_max_length(value) == expected
+    assert check_max_length(value) == (expected, [])
 
 
 # -- the cap and collisions -------------------------------------------------------------------
@@ -198,7 +204,7 @@ def test_the_plan_uses_the_template_and_the_cap_against_the_directory():
         ("alexandra.papadopoulou", 12)
     }
     templated = plan_sync(
-        records, Directory(), PlanOptions(username_template=UsernameTemplate.parse("{f}{last}"))
+        records, Directory(), PlanOptions(username_template=parse_template("{f}{last}"))
     )
     assert [a.username for a in templated.actions] == [
         "apapadopoulou",

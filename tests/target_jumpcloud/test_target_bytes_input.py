@@ -15,7 +15,12 @@ import pytest
 import requests
 from target_jumpcloud.client import _Session
 from target_jumpcloud.mapping import DEFAULT_MAPPING, RecordMapper
-from target_jumpcloud.sinks import READ_CHUNK, InputStreamError, NumberedSingerReader, RecordDecoder
+from target_jumpcloud.reader import (
+    READ_CHUNK,
+    InputStreamError,
+    NumberedSingerReader,
+    RecordDecoder,
+)
 
 from tests.target_jumpcloud.target_io_helpers import person
 

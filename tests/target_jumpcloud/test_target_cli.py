@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from target_jumpcloud.target import (
+from target_jumpcloud.engine import (
     EXIT_AUTH,
     EXIT_CONFIG,
     EXIT_FAILED_RECORDS,

@@ -14,7 +14,8 @@ import pytest
 import requests
 from target_jumpcloud.client import JumpCloudClient
 from target_jumpcloud.directory import Directory, UserReader, compared_fields
-from target_jumpcloud.mapping import DEFAULT_MAPPING, STATE_KEY
+from target_jumpcloud.mapping import DEFAULT_MAPPING
+from target_jumpcloud.mapping_rules import synced_attributes
 from target_jumpcloud.model import DirectoryUser, UserState
 
 from tests.emulators.base import EmulatorServer, Request, Response
@@ -24,7 +25,7 @@ from tests.target_jumpcloud.target_io_helpers import KEY, fast_client
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-ATTRIBUTES = [name for name in DEFAULT_MAPPING if name != STATE_KEY]
+ATTRIBUTES = synced_attributes(DEFAULT_MAPPING)
 FIELDS = compared_fields(DEFAULT_MAPPING)
 
 # Users whose page is read straight from its body: every value a string or null.

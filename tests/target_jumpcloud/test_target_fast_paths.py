@@ -16,15 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from target_jumpcloud.client import JumpCloudClient
 from target_jumpcloud.directory import UserReader, _text
-from target_jumpcloud.mapping import DEFAULT_MAPPING, STATE_KEY, map_record
+from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
+from target_jumpcloud.mapping_rules import synced_attributes
 from target_jumpcloud.model import DirectoryUser, UserState
+from target_jumpcloud.reader import TYPES_CHECKED, NumberedSingerReader, RecordDecoder
 from target_jumpcloud.report import _report_bytes
-from target_jumpcloud.sinks import (
-    TYPES_CHECKED,
-    MappedFieldsChecker,
-    NumberedSingerReader,
-    RecordDecoder,
-)
+from target_jumpcloud.sinks import MappedFieldsChecker
 
 from tests.target_jumpcloud.target_io_helpers import PEOPLE_SCHEMA, person
 
@@ -118,7 +115,7 @@ def test_a_report_with_a_lone_surrogate_is_still_written() -> None:
     ],
 )
 def test_directory_users_are_read_as_before(obj: dict[str, Any]) -> None:
-    attributes = [name for name in DEFAULT_MAPPING if name != STATE_KEY]
+    attributes = synced_attributes(DEFAULT_MAPPING)
     state = UserState.SUSPENDED if obj.get("suspended") is True else UserState.ACTIVATED
     raw_state = obj.get("state")
     if state is UserState.ACTIVATED and isinstance(raw_state, str):

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from target_jumpcloud.target import RecordsFailed, TargetJumpCloud
+from target_jumpcloud.engine import RecordsFailed
 
 from tests.target_jumpcloud.target_io_helpers import KEY, person, run_target, singer_text, writes
 
 if TYPE_CHECKING:
     from target_jumpcloud.report import RunReport
+    from target_jumpcloud.target import TargetJumpCloud
 
     from tests.emulators.jumpcloud import JumpCloudEmulator
 

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from target_jumpcloud.model import Outcome, RecordResult
-from target_jumpcloud.planner import REASON_KEPT_SUSPENDED
+from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
 from target_jumpcloud.report import (
     STATUS_DRY_RUN,
     STATUS_GUARD,

@@ -8,15 +8,11 @@ import logging
 from typing import Any
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 from target_jumpcloud.client import AuthenticationError, JumpCloudClient, JumpCloudError
-from target_jumpcloud.settings import ConfigError
-from target_jumpcloud.sinks import InputStreamError, RecordBeforeSchemaError
-from target_jumpcloud.target import (
-    DirectoryUnavailable,
-    GuardTripped,
-    RecordsFailed,
-    TargetJumpCloud,
-)
+from target_jumpcloud.engine import DirectoryUnavailable, GuardTripped, RecordsFailed
+from target_jumpcloud.reader import InputStreamError, RecordBeforeSchemaError
+from target_jumpcloud.target import TargetJumpCloud
 
 from tests.emulators.base import EmulatorServer
 from tests.emulators.jumpcloud import JumpCloudEmulator
@@ -371,7 +367,7 @@ def test_a_lost_create_answer_never_duplicates_through_the_target(app, jumpcloud
 def test_a_username_taken_while_the_input_is_read_gets_the_next_number(app, jumpcloud_api_url):
     target = make_target(jumpcloud_api_url)
     target.start()
-    target.wait_for_directory()  # the snapshot is taken ...
+    target.sync_run.wait_for_directory()  # the snapshot is taken ...
     seed_user(app, "ada.lovelace", "admin.made.this@acme.example")  # ... then an admin acts
     target.listen(io.StringIO(singer_text([ADA])))
     assert _user(app, "p1")["username"] == "ada.lovelace1"
@@ -454,12 +450,21 @@ def test_record_metadata_is_stripped_and_sdk_settings_are_handled(app, jumpcloud
 
 
 def test_load_method_other_than_upsert_is_refused(jumpcloud_api_url):
-    with pytest.raises(ConfigError, match="load_method"):
+    with pytest.raises(ConfigValidationError) as refused:
         make_target(jumpcloud_api_url, load_method="overwrite")
+    assert [e for e in refused.value.errors if e.startswith("load_method: ")]
 
 
 def test_date_strings_reach_the_mapping_as_the_tap_sent_them(app, jumpcloud_api_url):
+    # Not a real date: the SDK must not parse it (a bad date must not stop the run); as the
+    # username-order key it is treated as missing, with a warning on the record (§11.1).
+    record = {**ADA, "start_date": "2024-02-30"}
     mapping = {"description": "start_date"}
-    run_target(jumpcloud_api_url, singer_text([ADA]), mapping=mapping)
+    target = run_target(jumpcloud_api_url, singer_text([record]), mapping=mapping)
     assert _user(app, "p1")["description"] == "2024-02-30"
     assert PEOPLE_SCHEMA["properties"]["start_date"]["format"] == "date"
+    assert target.report is not None
+    (entry,) = target.report.to_json()["records"]
+    assert entry["warnings"] == [
+        "start_date ignored: start_date is '2024-02-30', not a date (YYYY-MM-DD)"
+    ]

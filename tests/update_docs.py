@@ -1,6 +1,8 @@
-"""`make readme`: paste each plugin's `--about --format=markdown` settings table into README.md.
+"""`make docs`: paste each plugin's `--about --format=markdown` settings table into the docs.
 
-tests/test_project_files.py fails when the README and `--about` disagree; this rewrites the
+The tables live in docs/settings.md.
+
+tests/test_project_files.py fails when the page and `--about` disagree; this rewrites the
 blocks between the `<!-- PLUGIN settings: begin/end -->` markers so they agree again.
 """
 
@@ -11,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+SETTINGS_DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 PLUGINS = ("tap-deel", "target-jumpcloud")
 
 
@@ -36,13 +38,13 @@ def settings_table(plugin: str) -> str:
 
 def main() -> None:
     """Rewrite both blocks in place."""
-    text = README.read_text()
+    text = SETTINGS_DOC.read_text()
     for plugin in PLUGINS:
         begin, end = f"<!-- {plugin} settings: begin -->", f"<!-- {plugin} settings: end -->"
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
         text = f"{head}{begin}\n{settings_table(plugin)}\n{end}{tail}"
-    README.write_text(text)
+    SETTINGS_DOC.write_text(text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,169 @@
+"""The target's settings as the Singer SDK declares them (`--about`, Meltano, validation).
+
+The declarations only: what each setting means is checked and typed by `settings`, which
+reports every problem of a config at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from singer_sdk import typing as th
+
+from target_jumpcloud.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_MAX_SUSPENSIONS,
+    DEFAULT_WORKER_STREAM,
+)
+
+CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType(nullable=False),
+        required=True,
+        secret=True,
+        title="API key",
+        description=(
+            "JumpCloud API key (sent as `x-api-key`). Give it in the config file or as "
+            "the environment variable `TARGET_JUMPCLOUD_API_KEY`; it is never logged."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description=(
+            "JumpCloud V1 API base URL. EU: `https://console.eu.jumpcloud.com/api`, "
+            "IN: `https://console.in.jumpcloud.com/api`. HTTPS is required except for "
+            "loopback hosts."
+        ),
+    ),
+    th.Property(
+        "org_id",
+        th.StringType,
+        title="Organisation ID",
+        description=(
+            "JumpCloud organisation id, sent as `x-org-id`; needed only for "
+            "multi-tenant (MSP) API keys."
+        ),
+    ),
+    th.Property(
+        "worker_stream",
+        th.StringType,
+        default=DEFAULT_WORKER_STREAM,
+        title="Worker stream",
+        description=(
+            "The input stream that holds the workers (after stream maps). Every other "
+            "stream is ignored, with one log line per stream."
+        ),
+    ),
+    th.Property(
+        "mapping",
+        th.CustomType(
+            {
+                "type": ["object", "null"],
+                "additionalProperties": {"type": ["string", "null"]},
+            }
+        ),
+        title="Attribute mapping",
+        description=(
+            "JumpCloud attribute (or `state`, `start_date`) → dotted path in the worker "
+            "record, merged over the default mapping; a key set to null stops syncing that "
+            "attribute. `email`, `employeeIdentifier` and `state` must keep a path. "
+            "`start_date` orders the usernames of new users and is never sent. Special keys: "
+            "`manager` (the manager's profile id, e.g. `direct_manager.id`, sent as the "
+            "manager's JumpCloud user id) and `attributes.<name>` (a custom attribute; "
+            "name: 1-31 letters or digits)."
+        ),
+    ),
+    th.Property(
+        "create_only_attributes",
+        th.ArrayType(th.StringType),
+        title="Create-only attributes",
+        description=(
+            "Mapped attributes sent only when a user is created, never compared or "
+            "updated afterwards (an administrator may then edit them in JumpCloud). "
+            "Not `email`, `employeeIdentifier` or `state`."
+        ),
+    ),
+    th.Property(
+        "username_template",
+        th.StringType,
+        default="{first}.{last}",
+        title="Username template",
+        description=(
+            "Pattern of new usernames: `{first}`, `{last}`, `{f}` (first letter of the "
+            "first name) and `{email_local}`, each transliterated and cleaned; a number "
+            "is added on collision."
+        ),
+    ),
+    th.Property(
+        "username_max_length",
+        th.IntegerType,
+        title="Username max length",
+        description=(
+            "Longest new username (at least 8; default: no limit). The base is cut "
+            "before a collision number is added."
+        ),
+    ),
+    th.Property(
+        "user_state_on_create",
+        th.StringType,
+        default="STAGED",
+        allowed_values=["STAGED", "ACTIVATED"],
+        title="State of new users",
+        description="State of newly created users: `STAGED` (default) or `ACTIVATED`.",
+    ),
+    th.Property(
+        "reactivate_suspended_users",
+        th.BooleanType,
+        default=False,
+        title="Reactivate suspended users",
+        description=(
+            "Set `ACTIVATED` on a suspended JumpCloud user whose worker is active again. "
+            "Off by default: such users are reported and left suspended."
+        ),
+    ),
+    th.Property(
+        "max_suspensions",
+        # Declared as a string: with an integer type the SDK would parse an environment
+        # value such as "20%" as an integer and crash. An integer given in a config file
+        # is turned into its text before validation (see __init__); parse_settings then
+        # checks the value.
+        th.StringType,
+        default=DEFAULT_MAX_SUSPENSIONS,
+        title="Suspension guard",
+        description=(
+            "Most suspensions one run may make: an integer, or a percentage of the "
+            "JumpCloud users matched to workers (rounded down, never below 5), e.g. "
+            '`"20%"`. Over the limit, nothing is written and the run exits non-zero.'
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        title="Dry run",
+        description="Plan and report as usual but write nothing to JumpCloud; exit 0.",
+    ),
+    th.Property(
+        "report_path",
+        th.StringType,
+        title="Report path",
+        description=(
+            "Write a JSON report here at the end of each run: counts and one entry per "
+            "record with its outcome and reason (written atomically)."
+        ),
+    ),
+    th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=True,
+        title="Validate records",
+        description=(
+            "Check the fields the mapping reads against the stream's SCHEMA; a record "
+            "that does not match is skipped with the reason (never a stopped run)."
+        ),
+    ),
+).to_dict()

@@ -1,0 +1,331 @@
+"""One sync run: load the directory, take the desired records, plan, guard, apply, report.
+
+The engine knows nothing of Singer. Its inputs are the validated settings, a JumpCloud client
+and the mapped records (`DesiredUser` / `RejectedRecord`); its output is the `RunReport`, and
+an expected stop is a `SyncAborted` that carries the exit code. The Singer target feeds it
+from the worker stream; any other caller (a plan being applied, a webhook-driven run, a test)
+drives the same steps, so a dry run and a real run can never disagree on what is planned.
+
+Run order, and where a run decides to stop before writing:
+1. `start`: the first page of users is the key check (a refused key raises
+   `AuthenticationError` before any input is read); the rest of the directory loads in a
+   background thread while the records arrive.
+2. `add`: each mapped record, in stream order.
+3. `finish`: wait for the directory (`DirectoryUnavailable` when it could not be loaded),
+   plan every record, then stop on the guard (`GuardTripped`, nothing written) or on the dry
+   run (report only), else apply; `RecordsFailed` when any record failed after retries.
+   The summary is logged and the report written in every case.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from typing import TYPE_CHECKING, Final
+
+from target_jumpcloud.applier import apply_plan
+from target_jumpcloud.client import AuthenticationError
+from target_jumpcloud.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.mapping_rules import synced_attributes
+from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.planner import PlanOptions, plan_sync
+from target_jumpcloud.report import (
+    STATUS_ABORTED,
+    STATUS_COMPLETED,
+    STATUS_DRY_RUN,
+    STATUS_FAILED_RECORDS,
+    STATUS_GUARD,
+    Progress,
+    RunReport,
+    utc_now,
+)
+from target_jumpcloud.usernames import UsernameAllocator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from target_jumpcloud.client import JumpCloudClient
+    from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
+    from target_jumpcloud.settings import SyncSettings
+
+# Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
+EXIT_OK: Final = 0
+EXIT_FAILED_RECORDS: Final = 1
+EXIT_CONFIG: Final = 2
+EXIT_AUTH: Final = 3
+EXIT_GUARD: Final = 4
+EXIT_INPUT: Final = 5
+EXIT_UNAVAILABLE: Final = 6
+EXIT_INTERRUPTED: Final = 130
+EXIT_INTERNAL: Final = 70
+
+APPLY_CONCURRENCY: Final = 4
+
+
+class SyncAborted(Exception):  # noqa: N818 - it is a verdict, not an error in the code
+    """The run stopped on purpose; `exit_code` says why (the message says what to do)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class GuardTripped(SyncAborted):
+    """The plan suspends more users than `max_suspensions` allows: nothing was written."""
+
+    exit_code = EXIT_GUARD
+
+
+class RecordsFailed(SyncAborted):
+    """Some records failed after retries; every other record was applied."""
+
+    exit_code = EXIT_FAILED_RECORDS
+
+
+class DirectoryUnavailable(SyncAborted):
+    """The JumpCloud users could not be loaded: nothing was planned or written."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class SyncRun:
+    """One run of the sync against one JumpCloud client (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        client: JumpCloudClient,
+        *,
+        logger: logging.Logger | None = None,
+        apply_concurrency: int = APPLY_CONCURRENCY,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.logger = logger or logging.getLogger("target-jumpcloud")
+        self.apply_concurrency = max(1, apply_concurrency)
+        self.started_at: datetime = utc_now()
+        self.records: list[DesiredUser | RejectedRecord] = []
+        self.plan: Plan | None = None
+        self.report: RunReport | None = None
+        #: Set it (a signal handler does) to start no new write; writes under way finish.
+        self.stop_event = threading.Event()
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._directory: Directory | None = None
+        self._directory_error: BaseException | None = None
+        self._directory_thread: threading.Thread | None = None
+        self._read_progress = Progress(self.logger, "worker records read")
+
+    def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
+        """The whole run for callers that hold the records already."""
+        self.start()
+        for record in records:
+            self.add(record)
+        return self.finish()
+
+    # -- 1. start: key check and directory load ----------------------------------------------
+
+    def start(self) -> None:
+        """Check the key, then load the JumpCloud users in the background (once)."""
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            self.client.start_user_listing(compared_fields(self.settings.mapping))
+            self.logger.info("JumpCloud accepted the API key; loading its users in the background")
+            self._directory_thread = threading.Thread(
+                target=self._load_directory, name="jumpcloud-directory", daemon=True
+            )
+            self._directory_thread.start()
+
+    def _load_directory(self) -> None:
+        try:
+            mapping = self.settings.mapping
+            read_user = UserReader(synced_attributes(mapping))
+            progress = Progress(self.logger, "JumpCloud users loaded")
+            # Pages are read from their bodies in the listing threads (`UserReader.read_page`).
+            pages = self.client.iter_user_pages(
+                read_user, compared_fields(mapping), concurrency=self.apply_concurrency
+            )
+            users = next(pages)  # (there is always a first page, if an empty one)
+            progress.tick(len(users))
+            for page in pages:
+                users += page
+                progress.tick(len(users))
+            self._directory = Directory(users)
+            self.logger.info("Loaded %d JumpCloud users", len(users))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self._directory_error = exc
+
+    def wait_for_directory(self) -> Directory:
+        """The snapshot of JumpCloud users (waits for the background load)."""
+        self.start()
+        if self._directory_thread is not None:
+            self._directory_thread.join()
+        error = self._directory_error
+        if isinstance(error, AuthenticationError):
+            raise error
+        if error is not None:
+            raise DirectoryUnavailable(
+                f"Could not load the JumpCloud users, so nothing was planned or written: {error}"
+            ) from None
+        if self._directory is None:  # pragma: no cover - the thread sets one or the other
+            raise DirectoryUnavailable("Could not load the JumpCloud users")
+        return self._directory
+
+    # -- 2. the desired records ----------------------------------------------------------------
+
+    def next_position(self) -> int:
+        """The stream position of the next record (0-based)."""
+        return len(self.records)
+
+    def add(self, record: DesiredUser | RejectedRecord) -> None:
+        """Keep one mapped record for the plan."""
+        self.records.append(record)
+        self._read_progress.tick(len(self.records))
+
+    # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
+
+    def finish(self) -> RunReport:
+        """Plan every record, then stop on the guard or the dry run, or apply.
+
+        Raises:
+            DirectoryUnavailable: The directory could not be loaded (nothing written).
+            GuardTripped: Too many suspensions (nothing written; the report says so).
+            RecordsFailed: Some records failed; every other one was applied.
+        """
+        self._read_progress.tick(len(self.records), len(self.records))
+        directory = self.wait_for_directory()
+        # The records and the snapshot live until the end of the run: the cyclic collector
+        # need not walk them again (with 100,000 workers, its passes doubled the planning).
+        gc.freeze()
+        plan = plan_sync(self.records, directory, PlanOptions.from_settings(self.settings))
+        self.plan = plan
+        self._log_plan(plan)
+        guard_message = self._guard_message(plan) if plan.guard_tripped else None
+
+        if self.settings.dry_run:
+            if guard_message:
+                self.logger.warning("Dry run: %s", guard_message)
+            report = self._finish(planned_results(plan), STATUS_DRY_RUN, guard_message)
+            self.logger.info("Dry run: nothing was written to JumpCloud")
+            return report
+        if guard_message:
+            self._finish(planned_results(plan), STATUS_GUARD, guard_message)
+            raise GuardTripped(guard_message)
+
+        planned = {a.username for a in plan.actions if a.kind is ActionKind.CREATE and a.username}
+        allocator = UsernameAllocator(directory.usernames() | planned)
+        progress = Progress(self.logger, "JumpCloud writes applied")
+        progress_lock = threading.Lock()
+
+        def on_progress(done: int, total: int) -> None:
+            with progress_lock:
+                progress.tick(done, total)
+
+        applied = apply_plan(
+            plan,
+            self.client,
+            allocator,
+            concurrency=self.apply_concurrency,
+            on_progress=on_progress,
+            stop=self.stop_event,
+        )
+        failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
+        status = STATUS_FAILED_RECORDS if failed else STATUS_COMPLETED
+        report = self._finish([*plan.results, *applied], status, None)
+        if failed:
+            raise RecordsFailed(
+                f"{failed} record(s) failed (see the summary above); every other record was "
+                "applied. The final STATE is not emitted; the next run retries them."
+            )
+        return report
+
+    def _log_plan(self, plan: Plan) -> None:
+        kinds = dict.fromkeys(ActionKind, 0)
+        for action in plan.actions:
+            kinds[action.kind] += 1
+        self.logger.info(
+            "Planned %d records: %d create, %d update, %d suspend, %d reactivate; "
+            "%d need no write; %d suspension(s) against a limit of %d (max_suspensions %s, "
+            "%d JumpCloud users matched)",
+            len(self.records),
+            kinds[ActionKind.CREATE],
+            kinds[ActionKind.UPDATE],
+            kinds[ActionKind.SUSPEND],
+            kinds[ActionKind.REACTIVATE],
+            len(plan.results),
+            plan.suspensions,
+            plan.suspension_limit,
+            self.settings.max_suspensions,
+            plan.matched_users,
+        )
+
+    def _guard_message(self, plan: Plan) -> str:
+        limit = self.settings.max_suspensions
+        basis = f"{limit} of {plan.matched_users} matched users" if limit.percent else str(limit)
+        return (
+            f"Suspension guard tripped: the plan suspends {plan.suspensions} users, more than "
+            f"the limit of {plan.suspension_limit} set by max_suspensions ({basis}); nothing "
+            "was written. Check the HR data; if the suspensions are expected, raise "
+            "max_suspensions for one run."
+        )
+
+    def _finish(self, results: list[RecordResult], status: str, message: str | None) -> RunReport:
+        report = RunReport.from_results(
+            results,
+            started_at=self.started_at,
+            dry_run=self.settings.dry_run,
+            status=status,
+            message=message,
+            finished_at=utc_now(),
+        )
+        self.report = report
+        report.log_summary(self.logger)
+        self.write_report(report)
+        return report
+
+    def write_report(self, report: RunReport) -> None:
+        """Write `report` to `report_path` when set; a failure to write is logged, not raised."""
+        path = self.settings.report_path
+        if not path:
+            return
+        try:
+            written = report.write(path)
+        except OSError as exc:
+            self.logger.error("Could not write the report to %s: %s", path, exc.strerror or exc)  # noqa: TRY400
+        else:
+            self.logger.info("Report written to %s", written)
+
+    def abort(self, message: str) -> None:
+        """The report of a run that stopped before planning (key refused, input broken…)."""
+        report = RunReport.from_results(
+            [],
+            started_at=self.started_at,
+            dry_run=self.settings.dry_run,
+            status=STATUS_ABORTED,
+            message=message,
+            finished_at=utc_now(),
+        )
+        self.report = report
+        self.write_report(report)
+
+
+def planned_results(plan: Plan) -> list[RecordResult]:
+    """What the run would do: the results plus every action's intended outcome."""
+    return [*plan.results, *(_planned(action) for action in plan.actions)]
+
+
+def _planned(action: Action) -> RecordResult:
+    desired = action.desired
+    return RecordResult(
+        position=desired.position,
+        deel_id=desired.profile_id,
+        email=desired.email,
+        outcome=action.outcome,
+        reason=action.reason,
+        username=action.username,
+        jumpcloud_id=action.user_id,
+        changes=dict(action.changes),
+        warnings=desired.warnings,
+    )
