@@ -348,3 +348,23 @@ def test_create_only_attributes_are_sent_at_creation_and_never_compared_again():
             {"name": "hiringStatus", "value": "offboarding"},
         ]
     }
+
+
+def test_every_problem_of_these_settings_is_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        settings(
+            mapping={"attributes.cost code": "x", "attributes.a": "y", "attributes.A": "z"},
+            create_only_attributes=["email", "middlename"],
+            username_template="{first}.{middle} {last}",
+            username_max_length=4,
+        )
+    names = [problem.split(":", 1)[0] for problem in caught.value.problems]
+    assert names == [
+        "mapping",  # the bad name
+        "mapping",  # a and A
+        "create_only_attributes",  # email
+        "create_only_attributes",  # middlename
+        "username_template",  # {middle}
+        "username_template",  # the space
+        "username_max_length",
+    ]
