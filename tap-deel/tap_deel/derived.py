@@ -1,21 +1,32 @@
-"""The three top-level fields the tap adds to every person (contract §1), as pure functions.
+"""The top-level fields the tap adds to every person (contract §§1, 11.1), as pure functions.
 
-A target never has to know Deel's nesting: it reads `work_email`, `active` and `team`.
+A target never has to know Deel's nesting: it reads `work_email`, `active`, `team` and
+`last_day`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
     Person = Mapping[str, Any]
     Employment = Mapping[str, Any]
 
-DERIVED_FIELDS = ("work_email", "active", "team")
-#: The top-level fields of a person the three are derived from (and all these functions read).
-DERIVED_FROM = ("hiring_status", "emails", "employments")
+DERIVED_FIELDS = ("work_email", "active", "team", "last_day")
+#: The top-level fields of a person these are derived from (and all these functions read).
+DERIVED_FROM = (
+    "hiring_status",
+    "emails",
+    "employments",
+    "direct_employee_termination_last_day",
+)
+#: A date, or the date part of a date-time, as Deel writes them: `2026-05-29`,
+#: `2026-05-29T00:00:00.000Z`, `2026-05-29 17:00:00+02:00`.
+_DATE_PART = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
 
 
 def _employments(person: Person) -> list[Employment]:
@@ -125,7 +136,10 @@ def team_name(person: Person) -> str | None:
     Returns:
         `team.name` of the primary employment, or None when there is none.
     """
-    employment = primary_employment(person)
+    return _team_of(primary_employment(person))
+
+
+def _team_of(employment: Employment | None) -> str | None:
     if employment is None:
         return None
     team = employment.get("team")
@@ -134,20 +148,99 @@ def team_name(person: Person) -> str | None:
     return _text(team.get("name"))
 
 
+def date_part(value: object) -> str | None:
+    """The `YYYY-MM-DD` a Deel date or date-time starts with, as written (no zone conversion).
+
+    Deel stores a last day as a calendar date; a date-time such as `2026-05-29T00:00:00.000Z`
+    means that date, so converting it to another zone would shift it by a day. Anything that
+    does not start with a real calendar date (blank, `soon`, `2026-02-30`) gives None.
+
+    Args:
+        value: A value from a Deel person.
+
+    Returns:
+        The date as `YYYY-MM-DD`, or None.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DATE_PART.match(value.strip())
+    if match is None:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:  # 2026-02-30, month 13...
+        return None
+
+
+_LAST_DAY_SOURCES = ("direct_employee_termination_last_day", "employments[].termination_last_day")
+
+
+def last_day(person: Person) -> str | None:
+    """The worker's last day (contract §11.1).
+
+    The date part of `direct_employee_termination_last_day`, else of the primary
+    employment's `termination_last_day`, else None. A value with no readable date counts as
+    absent, so the next one is used.
+
+    Args:
+        person: A Deel person object.
+
+    Returns:
+        `YYYY-MM-DD`, or None.
+    """
+    return _last_day_of(person, primary_employment(person), None)
+
+
+def unreadable_last_days(person: Person) -> list[str]:
+    """The last-day sources consulted that hold text with no readable date (for a warning)."""
+    unreadable: list[str] = []
+    _last_day_of(person, primary_employment(person), unreadable)
+    return unreadable
+
+
+def _last_day_of(
+    person: Person, primary: Employment | None, unreadable: list[str] | None
+) -> str | None:
+    """`last_day`, with the primary employment already found; notes unreadable sources."""
+    values = (
+        person.get("direct_employee_termination_last_day"),
+        None if primary is None else primary.get("termination_last_day"),
+    )
+    for name, value in zip(_LAST_DAY_SOURCES, values, strict=True):
+        if value is None:
+            continue
+        found = date_part(value)
+        if found is not None:
+            return found
+        if unreadable is not None and isinstance(value, str) and value.strip():
+            unreadable.append(name)
+    return None
+
+
 def add_derived_fields(
-    person: dict[str, Any], active_hiring_statuses: Collection[str]
+    person: dict[str, Any],
+    active_hiring_statuses: Collection[str],
+    on_unreadable: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Set `work_email`, `active` and `team` on the person, in place, and return it.
+    """Set `work_email`, `active`, `team` and `last_day` on the person, in place; return it.
 
     Args:
         person: A Deel person object, as the API returned it.
         active_hiring_statuses: The setting `active_hiring_statuses` (a frozenset is fastest).
+        on_unreadable: Called with the name of each last-day source that holds text with no
+            readable date (so the caller can warn).
 
     Returns:
-        The same dict, with the three derived fields set (any values Deel sent under those
-        names are replaced).
+        The same dict, with the derived fields set (any values Deel sent under those names
+        are replaced).
     """
+    primary = primary_employment(person)
     person["work_email"] = work_email(person)
     person["active"] = is_active(person, active_hiring_statuses)
-    person["team"] = team_name(person)
+    person["team"] = _team_of(primary)
+    unreadable: list[str] | None = [] if on_unreadable is not None else None
+    person["last_day"] = _last_day_of(person, primary, unreadable)
+    if on_unreadable is not None and unreadable:
+        for name in unreadable:
+            on_unreadable(name)
     return person

@@ -159,6 +159,14 @@ PEOPLE = schema(
         STRING,
         description="Derived: team.name of the primary employment.",
     ),
+    th.Property(
+        "last_day",
+        DATE,
+        description=(
+            "Derived: the date part (YYYY-MM-DD) of direct_employee_termination_last_day, "
+            "else of the primary employment's termination_last_day."
+        ),
+    ),
 )
 
 # -- organisation data --------------------------------------------------------------------------

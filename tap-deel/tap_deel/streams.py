@@ -77,7 +77,7 @@ class CursorStream(_PagedStream):
 
 
 class PeopleStream(OffsetStream):
-    """Every person from `GET /people`, plus `work_email`, `active` and `team` (contract §1)."""
+    """Every person from `GET /people`, plus the derived fields (contract §§1, 11.1)."""
 
     name = "people"
     path = "/people"
@@ -136,7 +136,15 @@ class PeopleStream(OffsetStream):
         person = super().post_process(row, context)
         if person is None:
             return None
-        return add_derived_fields(person, self.active_hiring_statuses)
+
+        def warn(source: str) -> None:  # (rare: a last day Deel mistyped)
+            self.logger.warning(
+                "Person %s: %s holds no readable date; it does not count as a last day",
+                person.get("id"),
+                source,
+            )
+
+        return add_derived_fields(person, self.active_hiring_statuses, warn)
 
 
 class ManagersStream(OffsetStream):

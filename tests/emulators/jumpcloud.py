@@ -18,6 +18,9 @@ the strict side, so that code which passes here also passes against the real ser
   digits, unique ignoring case, and each value text (400 otherwise).
 * The `/state/*` endpoints answer 200 with an empty body (the spec promises no user object) and
   409 for a transition JumpCloud does not document (activate is STAGED → ACTIVATED only).
+* V2 scheduled user states (`/api/v2/bulk/userstates`) are served as `userstates.py`
+  describes. The jobs run on the emulator's clock (`set_time`, `advance`; real time by
+  default): before each request, every job whose time has come changes its user's state.
 
 Users are kept in `_id` order (ids are monotonic 24-hex ObjectIds), with dict indexes for the
 unique fields and a small cache of sorted/filtered views, so paging through 100,000 users costs
@@ -32,10 +35,11 @@ import json
 import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tests.emulators.base import EmulatorApp, Fault, Request, Response
+from tests.emulators.userstates import JobBook, RefusedRequestError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -618,6 +622,8 @@ class JumpCloudEmulator(EmulatorApp):
         self.org_id = org_id
         self.default_state = default_state
         self._writes: Counter[str] = Counter()
+        self._clock: datetime | None = None  # None: real time
+        self.job_runs: list[dict[str, Json]] = []  # the scheduled jobs that ran, in order
         self._reset_directory()
         self.route("GET", r"/api/systemusers", self._guard(self._list))
         self.route("POST", r"/api/systemusers", self._guard(self._create))
@@ -627,6 +633,11 @@ class JumpCloudEmulator(EmulatorApp):
         self.route("POST", r"/api/systemusers/([^/]+)/state/suspend", self._guard(self._suspend))
         self.route("POST", r"/api/systemusers/([^/]+)/state/activate", self._guard(self._activate))
         self.route("POST", r"/api/search/systemusers", self._guard(self._search))
+        self.route("GET", r"/api/v2/bulk/userstates", self._guard(self._jobs_list))
+        self.route("POST", r"/api/v2/bulk/userstates", self._guard(self._jobs_create))
+        self.route("DELETE", r"/api/v2/bulk/userstates/([^/]+)", self._guard(self._jobs_delete))
+        self.route("GET", r"/_emulator/jobs", self._control_jobs)
+        self.route("POST", r"/_emulator/clock", self._guard(self._control_clock))
         self.route("GET", r"/_emulator/users", self._control_users)
         self.route("POST", r"/_emulator/users", self._guard(self._control_add))
         self.route("POST", r"/_emulator/reset", self._control_reset)
@@ -640,14 +651,69 @@ class JumpCloudEmulator(EmulatorApp):
             return self._copy(user["_id"])
 
     def users(self) -> list[dict[str, Json]]:
-        """Copies of every user, in `_id` order."""
+        """Copies of every user, in `_id` order (after running the jobs whose time came)."""
         with self.lock:
+            self.run_due_jobs()
             return [self._copy(user_id) for user_id in self._order]
 
     def get_user(self, user_id: str) -> dict[str, Json] | None:
-        """A copy of one user, or None."""
+        """A copy of one user, or None (after running the jobs whose time came)."""
         with self.lock:
+            self.run_due_jobs()
             return self._copy(user_id) if user_id in self._users else None
+
+    # -- scheduled user states and the clock --------------------------------------------------
+
+    def now(self) -> datetime:
+        """The emulator's time (aware, UTC): the one set, else the real time."""
+        with self.lock:
+            return self._clock if self._clock is not None else datetime.now(UTC)
+
+    def set_time(self, when: datetime) -> None:
+        """Stop the emulator's clock at `when` (aware) and run the jobs whose time came."""
+        if when.tzinfo is None:
+            raise ValueError("when must be an aware datetime")
+        with self.lock:
+            self._clock = when.astimezone(UTC)
+            self.run_due_jobs()
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the emulator's clock on (from the real time when none is set)."""
+        with self.lock:
+            self.set_time(self.now() + delta)
+
+    def use_real_time(self) -> None:
+        """Let the emulator's clock follow the real time again."""
+        with self.lock:
+            self._clock = None
+            self.run_due_jobs()
+
+    def jobs(self, user_id: str | None = None) -> list[dict[str, Json]]:
+        """The pending scheduled jobs (as the V2 list writes them), in creation order."""
+        with self.lock:
+            self.run_due_jobs()
+            return [job.json() for job in self._jobs.all() if user_id in (None, job.user_id)]
+
+    def add_job(self, user_id: str, state: str, at: datetime) -> dict[str, Json]:
+        """Store a job as given: no auth, faults, checks of the time or log entry."""
+        with self.lock:
+            self._require(user_id)
+            return self._jobs.add(user_id, state, at).json()
+
+    def run_due_jobs(self) -> int:
+        """Run every job whose time has come (its user's state changes); return how many."""
+        if not len(self._jobs):  # (the common case, read without the lock: a hint only)
+            return 0
+        with self.lock:
+            due = self._jobs.take_due(self.now())
+            for job in due:
+                user = self._users.get(job.user_id)
+                if user is None:
+                    continue
+                suspended = job.state == "SUSPENDED"
+                self._replace(user, {**user, "state": job.state, "suspended": suspended})
+                self.job_runs.append(job.json())
+            return len(due)
 
     def find_users(self, **equals: Json) -> list[dict[str, Json]]:
         """Copies of the users whose fields equal every given value exactly (missing = None)."""
@@ -718,10 +784,11 @@ class JumpCloudEmulator(EmulatorApp):
             return dict(self._writes)
 
     def counters(self) -> dict[str, Any]:
-        """The base counters plus the directory size and committed writes by kind."""
+        """The base counters plus the directory size, pending jobs and writes by kind."""
         result = super().counters()
         with self.lock:
             result["users"] = len(self._users)
+            result["jobs"] = len(self._jobs)
             result["writes"] = dict(self._writes)
         return result
 
@@ -732,6 +799,12 @@ class JumpCloudEmulator(EmulatorApp):
             self._writes.clear()
 
     # -- EmulatorApp hooks --------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> tuple[Response | None, Fault | None]:
+        """Serve one request, after running the scheduled jobs whose time has come."""
+        if not request.path.startswith("/_emulator/"):
+            self.run_due_jobs()
+        return super().dispatch(request)
 
     def authenticate(self, request: Request) -> Response | None:
         """`x-api-key` must match; with an `org_id`, `x-org-id` is required and must match."""
@@ -777,6 +850,7 @@ class JumpCloudEmulator(EmulatorApp):
         self._views: OrderedDict[tuple[Any, ...], list[str]] = OrderedDict()
         self._next_object_id = FIRST_OBJECT_ID
         self._next_unix_id = FIRST_UNIX_ID
+        self._jobs = JobBook()  # V2 scheduled user states
 
     def _new_id(self) -> str:
         value = self._next_object_id
@@ -943,6 +1017,7 @@ class JumpCloudEmulator(EmulatorApp):
         self._index_remove(user)
         position = bisect.bisect_left(self._order, user_id)
         del self._order[position]
+        self._jobs.drop_user(user_id)
         self._changed(user_id)
 
     # -- queries ------------------------------------------------------------------------------
@@ -1012,7 +1087,7 @@ class JumpCloudEmulator(EmulatorApp):
         def guarded(request: Request, *groups: str) -> Response:
             try:
                 response: Response = handler(request, *groups)
-            except JumpCloudApiError as exc:
+            except (JumpCloudApiError, RefusedRequestError) as exc:
                 return error_response(exc.status, exc.message)
             return response
 
@@ -1130,7 +1205,59 @@ class JumpCloudEmulator(EmulatorApp):
             self._writes["activate"] += 1
         return Response(200)
 
+    # -- V2 routes: scheduled user states (see userstates.py) --------------------------------
+
+    def _jobs_list(self, request: Request) -> Response:
+        with self.lock:
+            page = self._jobs.page(
+                limit=request.arg("limit"),
+                skip=request.arg("skip"),
+                userid=request.arg("userid"),
+                filters=request.query.get("filter", []),
+            )
+            return Response(200, [job.json() for job in page])
+
+    def _jobs_create(self, request: Request) -> Response:
+        body = self._body(request) or {}
+        with self.lock:
+            jobs = self._jobs.create(body, now=self.now(), is_user=self._users.__contains__)
+            self._writes["schedule"] += 1
+            return Response(201, [job.json() for job in jobs])
+
+    def _jobs_delete(self, request: Request, job_id: str) -> Response:
+        del request
+        with self.lock:
+            self._jobs.delete(job_id)
+            self._writes["cancel"] += 1
+        return Response(204)
+
     # -- control routes (no auth, not logged) -------------------------------------------------
+
+    def _control_jobs(self, request: Request) -> Response:
+        del request
+        return Response(200, self.jobs())
+
+    def _control_clock(self, request: Request) -> Response:
+        """`{"now": ISO 8601}`, `{"advance_seconds": n}` or `{"real_time": true}`."""
+        try:
+            body: Json = json.loads(request.body) if request.body.strip() else {}
+        except ValueError:
+            raise _bad("request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise _bad("send an object")
+        if body.get("real_time"):
+            self.use_real_time()
+        elif "now" in body:
+            try:
+                when = datetime.fromisoformat(str(body["now"]))
+            except ValueError:
+                raise _bad("now must be an ISO 8601 date-time with an offset") from None
+            if when.tzinfo is None:
+                raise _bad("now must be an ISO 8601 date-time with an offset")
+            self.set_time(when)
+        elif "advance_seconds" in body:
+            self.advance(timedelta(seconds=float(body["advance_seconds"])))
+        return Response(200, {"now": self.now().isoformat()})
 
     def _control_users(self, request: Request) -> Response:
         del request
@@ -1153,5 +1280,8 @@ class JumpCloudEmulator(EmulatorApp):
         self.faults.clear()
         self.faults.injected.clear()
         self.latency = 0.0
+        with self.lock:
+            self._clock = None
+            self.job_runs.clear()
         self.reset_log()
         return Response(200, {"ok": True})

@@ -5,6 +5,11 @@ Tests, the demo and the benchmark need thousands of realistic workers, including
 a real directory holds: names in many scripts, identical names, workers without a work email,
 re-hires that share an address, people whose first contract ended. Everything is drawn from one
 `random.Random(seed)`, so the same seed and size always give the same workforce.
+
+Opt-in (`effective_dates=EffectiveDates(today=...)`): future starters, leavers whose last day is
+ahead or already over, and time zones from every corner (UTC+14, UTC-11, abbreviations such as
+EST, CET, IST), for effective dating (contract §12). They come from a random stream of their
+own, applied after everything else, so a workforce generated without them is unchanged.
 """
 
 from __future__ import annotations
@@ -443,6 +448,8 @@ class Workforce:
     domain: str = "acme.example"
     seed: int = 0
     _index: dict[str, Person] = field(default_factory=dict, repr=False, compare=False)
+    #: With `EffectiveDates`: the profile ids of each kind of dated worker it made.
+    effective: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     @property
     def contracts(self) -> list[dict[str, Any]]:
@@ -1119,6 +1126,7 @@ def generate_workforce(
     *,
     domain: str = "acme.example",
     manager_quirks: ManagerQuirks | None = None,
+    effective_dates: EffectiveDates | None = None,
 ) -> Workforce:
     """A deterministic workforce of `n` people (same `n` and `seed` -> an identical result).
 
@@ -1127,7 +1135,8 @@ def generate_workforce(
     workforces hold as many of them as a quarter of their size allows, most important first.
     Everyone but the CEO has a `direct_manager` (a tree, spans of six); `manager_quirks`
     adds deeper chains, cycles, managers outside the workforce and managers without a work
-    email (off by default).
+    email; `effective_dates` adds dated workers and time zones (see `add_effective_dates`).
+    Both are off by default.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -1138,6 +1147,8 @@ def generate_workforce(
         workforce = _generate(n, seed, domain)
         if manager_quirks is not None:
             add_manager_quirks(workforce, manager_quirks)
+        if effective_dates is not None:
+            add_effective_dates(workforce, effective_dates)
         return workforce
     finally:
         if collecting:
@@ -1240,6 +1251,116 @@ def _relink(
         mine = reports.get(person["id"], [])
         person["direct_reports"] = [_report_ref(r) for r in mine]
         person["direct_reports_count"] = len(mine)
+
+
+# -- effective dates (opt-in) ---------------------------------------------------------------------
+
+#: Zones a worker may be given: both ends of the UTC offsets, half and quarter hours, zones
+#: whose clocks move, and the abbreviations HR systems write (contract §12's table).
+EXOTIC_ZONES = (
+    "Pacific/Kiritimati", "Pacific/Tongatapu", "Pacific/Chatham", "Pacific/Pago_Pago",
+    "Pacific/Niue", "Pacific/Honolulu", "Asia/Kathmandu", "Asia/Kolkata", "Australia/Lord_Howe",
+    "America/St_Johns", "America/Santiago", "Europe/Berlin", "America/New_York",
+    "EST", "PST", "CET", "IST", "JST", "AEST", "WAT", "BRT", "GMT", "NZDT", "SAST", "KST", "EAT",
+)  # fmt: skip
+#: Zone names no table or zone database knows (a worker then gets `default_timezone`).
+UNKNOWN_ZONES = ("Eastern Standard Time", "UTC+05:30", "Mars/Olympus", "local time")
+
+
+@dataclass(frozen=True)
+class EffectiveDates:
+    """What `add_effective_dates` adds, as fractions of the workforce (rounded).
+
+    `today` is the day the dates are counted from (the day of the sync under test).
+    """
+
+    today: dt.date
+    future_starters: float = 0.02  # onboarding, start date 1-45 days ahead
+    future_leavers: float = 0.01  # active, last day 1-30 days ahead
+    past_leavers: float = 0.005  # still active in Deel, last day 1-5 days ago
+    exotic_zones: float = 0.25  # of everyone: a zone from `EXOTIC_ZONES`
+    unknown_zones: float = 0.0  # of everyone: a name from `UNKNOWN_ZONES`
+
+
+def add_effective_dates(workforce: Workforce, options: EffectiveDates) -> Workforce:
+    """Date some of the workforce's active people and give people zones from everywhere.
+
+    Drawn from a random stream of its own (seeded by the workforce's seed and size), so the
+    rest of the workforce is as `generate_workforce` made it. The ids of the dated people
+    are in `workforce.effective` (`future_starters`, `future_leavers`, `past_leavers`).
+    Changes the people in place and returns the workforce.
+    """
+    people = workforce.people
+    rng = random.Random(f"effective-dates/{workforce.seed}/{len(people)}")
+    shared = {e for e, count in _work_email_counts(people).items() if count > 1}
+    candidates = [
+        p for p in people if p["hiring_status"] == ACTIVE_STATUS and work_email_of(p) not in shared
+    ]
+    counts = [
+        round(len(people) * fraction)
+        for fraction in (options.future_starters, options.future_leavers, options.past_leavers)
+    ]
+    picked = rng.sample(candidates, min(len(candidates), sum(counts)))
+    starters = picked[: counts[0]]
+    leavers = picked[counts[0] : counts[0] + counts[1]]
+    past = picked[counts[0] + counts[1] :]
+    for person in starters:
+        _start_on(person, options.today + dt.timedelta(days=1 + _below(rng, 45)))
+    for person in leavers:
+        _leave_on(person, options.today + dt.timedelta(days=1 + _below(rng, 30)), ahead=True)
+    for person in past:
+        _leave_on(person, options.today - dt.timedelta(days=1 + _below(rng, 5)), ahead=False)
+    for person in people:
+        roll = rng.random()
+        if roll < options.unknown_zones:
+            _set_zone(person, rng.choice(UNKNOWN_ZONES))
+        elif roll < options.unknown_zones + options.exotic_zones:
+            _set_zone(person, rng.choice(EXOTIC_ZONES))
+    workforce.effective = {
+        "future_starters": [p["id"] for p in starters],
+        "future_leavers": [p["id"] for p in leavers],
+        "past_leavers": [p["id"] for p in past],
+    }
+    return workforce
+
+
+def _work_email_counts(people: Iterable[Person]) -> dict[str | None, int]:
+    counts: dict[str | None, int] = {}
+    for person in people:
+        email = work_email_of(person)
+        counts[email] = counts.get(email, 0) + 1
+    return counts
+
+
+def _start_on(person: Person, day: dt.date) -> None:
+    """An onboarding hire who starts on `day` (Deel's status before the first day)."""
+    person["start_date"] = day.isoformat()
+    person["hiring_status"] = person["new_hiring_status"] = ONBOARDING_STATUSES[0]
+    person["person_status"] = PERSON_STATUS[ONBOARDING_STATUSES[0]]
+    primary = primary_employment(person)
+    if primary is not None:
+        primary["start_date"] = day.isoformat()
+        primary["hiring_status"] = primary["new_hiring_status"] = ONBOARDING_STATUSES[0]
+        primary["contract_status"] = "onboarding"
+
+
+def _leave_on(person: Person, day: dt.date, *, ahead: bool) -> None:
+    """An active worker whose termination has a last day (Deel still says active)."""
+    stamp = f"{day.isoformat()}T00:00:00.000Z"
+    person["person_status"] = "OFFBOARDING"
+    person["active_worker_termination_status"] = "PENDING" if ahead else "IN_PROGRESS"
+    primary = primary_employment(person)
+    if primary is not None:
+        primary["termination_last_day"] = stamp
+    if person.get("hiring_type") in DIRECT_TYPES:
+        person["direct_employee_termination_last_day"] = stamp
+
+
+def _set_zone(person: Person, zone: str) -> None:
+    person["timezone"] = zone
+    primary = primary_employment(person)
+    if primary is not None:
+        primary["timezone"] = zone
 
 
 def _generate(n: int, seed: int, domain: str) -> Workforce:

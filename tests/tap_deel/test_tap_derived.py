@@ -213,7 +213,7 @@ def test_custom_active_hiring_statuses() -> None:
 # -- add_derived_fields ----------------------------------------------------------------------------
 
 
-def test_add_derived_fields_sets_all_three_in_place() -> None:
+def test_add_derived_fields_sets_them_all_in_place() -> None:
     person: dict[str, Any] = {
         "id": "p1",
         "hiring_status": "onboarded",
@@ -227,6 +227,7 @@ def test_add_derived_fields_sets_all_three_in_place() -> None:
         "work_email": "p1@acme.io",
         "active": True,
         "team": "Payroll",
+        "last_day": None,
     }
 
 
