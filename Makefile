@@ -11,14 +11,14 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 PLUGINS_STAMP := .meltano/.plugins-installed
 PYTEST_ARGS ?=
 
-.PHONY: install meltano-install lint typecheck test demo bench chaos docs clean
+.PHONY: install meltano-install lint typecheck test demo bench chaos nightly docs clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml tap-deel/pyproject.toml target-jumpcloud/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e ./tap-deel -e ./target-jumpcloud --group dev
+	$(PY) -m pip install --quiet -e "./tap-deel[webhooks]" -e ./target-jumpcloud --group dev
 	touch $@
 
 # Meltano lives in its own environment: it pins its own dependencies, and it installs each
@@ -52,8 +52,13 @@ demo: install meltano-install
 bench: install
 	$(PY) -m tests.bench
 
-chaos: install
-	$(PY) -m pytest -m "" tests/reliability -p no:randomly $(PYTEST_ARGS)
+chaos: install meltano-install
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(PY) -m pytest -m "" tests/reliability tests/webhooks -p no:randomly $(PYTEST_ARGS)
+
+# The nightly full sync, holding the lock the webhook receiver's syncs take, so the two never
+# overlap (docs/webhooks.md has the cron line). Settings as for the receiver: DEEL_WEBHOOKS_*.
+nightly: install meltano-install
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(VENV)/bin/deel-webhooks locked -- meltano run deel-to-jumpcloud
 
 # Paste both plugins' `--about` settings tables into docs/settings.md (a drift test checks them).
 docs: install

@@ -1054,6 +1054,7 @@ def machine() -> dict[str, str]:
 # -- main ----------------------------------------------------------------------------------------
 
 SCENARIOS = ("tap", "sync", "managers", "scaling", "cpu")
+ALL_SCENARIOS = (*SCENARIOS, "webhooks")  # `run` takes SCENARIOS; `main` adds the receiver's
 
 
 def run(
@@ -1106,13 +1107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-sync", type=int, default=10_000, help="N of the 5 req/s scenarios")
     parser.add_argument("--n-cpu", type=int, default=100_000, help="N of the CPU scenario")
     parser.add_argument(
+        "--only", choices=ALL_SCENARIOS, action="append", help="run only these (repeatable)"
+    )
+    parser.add_argument(
         "scenarios",
         nargs="*",
         metavar="SCENARIO",
-        help=f"run only these ({', '.join(SCENARIOS)}), e.g. `python -m tests.bench managers`",
-    )
-    parser.add_argument(
-        "--only", choices=SCENARIOS, action="append", help="run only these (repeatable)"
+        help="the same as --only, e.g. managers or webhooks",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per CPU-bound scenario (median kept)"
@@ -1120,25 +1121,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the table here (Markdown)")
     parser.add_argument("--workdir", type=Path, help="keep configs, logs and reports here")
     args = parser.parse_args(argv)
-    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    unknown = sorted(set(args.scenarios) - set(ALL_SCENARIOS))
     if unknown:
-        parser.error(f"unknown scenario {unknown[0]!r} (choose from {', '.join(SCENARIOS)})")
+        parser.error(f"unknown scenario {unknown[0]!r}: choose from {', '.join(ALL_SCENARIOS)}")
     started = time.monotonic()
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}")
     before = speed_index()
     print(f"speed index before: {before:.3f} s (lower is faster; see speed_index)")
+    chosen = tuple((args.only or []) + list(args.scenarios)) or ALL_SCENARIOS
+    core = tuple(name for name in chosen if name in SCENARIOS)
     rows = run(
         n_sync=args.n_sync,
         n_cpu=args.n_cpu,
-        scenarios=tuple([*(args.scenarios or []), *(args.only or [])] or SCENARIOS),
+        scenarios=core,
         repeat=args.repeat,
         workdir=args.workdir,
-    )
+    ) if core else []  # fmt: skip
+    webhook_rows = []
+    if "webhooks" in chosen:  # the receiver's rows (issue #16): tests/bench_webhooks.py
+        from tests import bench_webhooks
+
+        webhook_rows = bench_webhooks.run(
+            workdir=args.workdir / "webhooks" if args.workdir else None
+        )
     print()
-    print(render_text(rows))
+    if rows:
+        print(render_text(rows))
     for line in scaling_lines(rows):
         print(line)
+    if webhook_rows:
+        print(bench_webhooks.render(webhook_rows))
     print(f"speed index after: {speed_index():.3f} s (before: {before:.3f} s)")
     print(f"\nbench total: {time.monotonic() - started:.0f} s")
     if args.markdown:
@@ -1147,7 +1160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed = [r for r in rows if not r.ok]
     for row in missed:
         print(f"goal missed: {row.scenario} N={row.n}: {row.goal}")
-    return 1 if missed else 0
+    for webhook_row in webhook_rows:
+        if not webhook_row.ok:
+            print(f"goal missed: {webhook_row.scenario}: {webhook_row.value} ({webhook_row.goal})")
+    return 1 if missed or not all(r.ok for r in webhook_rows) else 0
 
 
 if __name__ == "__main__":

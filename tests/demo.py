@@ -4,14 +4,16 @@ It starts both emulators with a seeded workforce, runs `meltano run deel-to-jump
 first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
 a termination, a new hire whose name collides, a worker with no work email), runs the job
 again, prints each run's summary and the resulting directory, loads the same Deel into
-`output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the data-stack queries,
-then stops the emulators.
+`output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the data-stack queries.
+Last, the webhook receiver (`webhook_demo`): a termination in Deel is delivered as an event and
+suspends the user within seconds. Then it stops the emulators.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -271,6 +273,7 @@ def main() -> None:
         print_directory(jumpcloud_url, {email.lower() for email in touched})
         print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
         load_into_duckdb(env)
+        webhook_demo(deel_url, jumpcloud_url, env)
     finally:
         emulators.send_signal(signal.SIGTERM)
         try:
@@ -279,6 +282,111 @@ def main() -> None:
             emulators.kill()
             emulators.wait()
     print("Emulators stopped.")
+
+
+# -- the webhook receiver (docs/webhooks.md) -------------------------------------------------------
+
+
+def webhook_demo(deel_url: str, jumpcloud_url: str, env: dict[str, str]) -> None:
+    """A termination reaches JumpCloud in seconds: Deel's event -> deel-webhooks -> the job.
+
+    The receiver listens on a free loopback port; the webhook is registered with Deel's own
+    `POST /webhooks`; HR terminates a worker in the Deel emulator, which delivers the signed
+    `worker.v2.updated` event; the receiver runs `meltano run deel-to-jumpcloud` for that one
+    person, and the demo prints how long it took until JumpCloud showed the user suspended.
+    """
+    print("\n=== Event-driven sync: deel-webhooks ===")
+    state = ROOT / "output" / "webhooks-demo"
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    key = secrets.token_hex(24)  # this run's signing key, never printed
+    receiver_env = {
+        **env,
+        "DEEL_WEBHOOKS_SIGNING_KEY": key,
+        "DEEL_WEBHOOKS_PORT": "0",
+        "DEEL_WEBHOOKS_STATE_DIR": str(state),
+        "DEEL_WEBHOOKS_DEBOUNCE_SECONDS": "1",
+    }
+    log_path = state.parent / "webhooks-demo.log"
+    with log_path.open("wb") as log:
+        receiver = subprocess.Popen(
+            [str(Path(sys.executable).parent / "deel-webhooks")],
+            cwd=ROOT, env=receiver_env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        port = wait_for_state_port(state / "receiver.json", receiver)
+        url = f"http://127.0.0.1:{port}/webhooks/deel"
+        print(f"receiver listening on {url} (debounce 1 s, sync: meltano run deel-to-jumpcloud)")
+        requests.post(
+            f"{deel_url}/rest/v2/webhooks",
+            headers={"Authorization": f"Bearer {DEEL_TOKEN}"},
+            json={"name": "JumpCloud sync", "description": "make demo", "status": "enabled",
+                  "url": url, "signing_key": key, "api_version": "v2",
+                  "events": ["worker.v2.updated"]},
+            timeout=10,
+        ).raise_for_status()  # fmt: skip
+        print("webhook registered with Deel: POST /webhooks, events worker.v2.updated")
+        leaver = pick_leaver(deel_url, jumpcloud_url)
+        started = time.monotonic()
+        requests.post(
+            f"{deel_url}/_emulator/people/{leaver['id']}/terminate", json={}, timeout=10
+        ).raise_for_status()
+        print(f"HR terminates {leaver['full_name']} in Deel; Deel delivers the signed event")
+        seconds = wait_for_suspension(jumpcloud_url, leaver["id"], started)
+        print(
+            f"JumpCloud shows {leaver['full_name']} SUSPENDED {seconds:.1f} s after the termination"
+        )
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        try:
+            receiver.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            receiver.kill()
+            receiver.wait()
+    for line in log_path.read_text(errors="replace").splitlines():
+        if " delivery " in line or " sync id=" in line:
+            print("  " + line.split(" deel-webhooks ", 1)[-1])
+    print(f"receiver log: {log_path.relative_to(ROOT)}")
+
+
+def wait_for_state_port(path: Path, receiver: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """The port the receiver bound, from its state file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if receiver.poll() is not None:
+            raise SystemExit(f"demo: deel-webhooks exited with code {receiver.returncode}")
+        if path.exists():
+            return int(json.loads(path.read_text())["port"])
+        time.sleep(0.05)
+    raise SystemExit("demo: deel-webhooks did not start listening")
+
+
+def pick_leaver(deel_url: str, jumpcloud_url: str) -> dict[str, Any]:
+    """An active worker with a JumpCloud account and a work email nobody else has."""
+    people = requests.get(f"{deel_url}/_emulator/people", timeout=10).json()
+    users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
+    active_users = {u.get("employeeIdentifier") for u in users if u.get("state") != "SUSPENDED"}
+    emails = Counter((work_email_of(p) or "").lower() for p in people)
+    return next(
+        p
+        for p in people
+        if p.get("hiring_status") == "active"
+        and p["id"] in active_users
+        and emails[(work_email_of(p) or "").lower()] == 1
+    )
+
+
+def wait_for_suspension(jumpcloud_url: str, person_id: str, started: float) -> float:
+    """Seconds from `started` until the person's JumpCloud user is SUSPENDED."""
+    while time.monotonic() - started < 300:
+        users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
+        if any(
+            u.get("employeeIdentifier") == person_id and u.get("state") == "SUSPENDED"
+            for u in users
+        ):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise SystemExit("demo: the user was not suspended within 300 s")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ class DeelAccessError(FatalAPIError):
     """Deel refused the token (401) or a scope the stream needs (403); retrying cannot help."""
 
 
+class PersonNotFoundError(FatalAPIError):
+    """Deel answered 404 for one person (setting `person_ids`): deleted, or not visible."""
+
+
 def _reason(status: int, reason: str | None) -> str:
     if reason:
         return reason

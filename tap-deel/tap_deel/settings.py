@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_deel.people_by_id import ENV_VAR as PERSON_IDS_ENV_VAR
+from tap_deel.people_by_id import PERSON_ID_PATTERN
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -113,6 +116,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         description=(
             "Only extract people of these worker types (server-side `hiring_types` filter "
             'on /people), e.g. ["eor", "direct_employee"]. Empty or unset: every type.'
+        ),
+    ),
+    th.Property(
+        "person_ids",
+        th.ArrayType(th.StringType(nullable=False, pattern=PERSON_ID_PATTERN)),
+        title="Person IDs",
+        description=(
+            "Only read these people (Deel profile ids, UUIDs) in the people stream, one "
+            "GET /people/{id} each, paced and retried like every request; a person Deel "
+            "answers 404 for is logged and skipped, and so is one whose type the setting "
+            "hiring_types leaves out. Empty or unset: every person (GET /people). The webhook "
+            f"receiver sets it through {PERSON_IDS_ENV_VAR} (a JSON list)."
         ),
     ),
 ).to_dict()

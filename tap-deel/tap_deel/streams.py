@@ -5,15 +5,20 @@ from __future__ import annotations
 import copy
 import sys
 from functools import cached_property
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.singerlib import SchemaMessage, StateMessage
 from typing_extensions import override
 
 from tap_deel import schemas
 from tap_deel.client import DeelStream
 from tap_deel.derived import DERIVED_FIELDS, DERIVED_FROM, add_derived_fields
-from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator
+from tap_deel.errors import PersonNotFoundError
+from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator, parse_body
+from tap_deel.people_by_id import configured_person_ids, person_of, person_path
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 
 #: A keyword in a stream's JSON schema: "STATE" means the tap writes a STATE message after the
@@ -21,8 +26,9 @@ from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 STREAM_END_KEYWORD = "x-singer-stream-end"
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Iterator
 
+    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -77,7 +83,10 @@ class CursorStream(_PagedStream):
 
 
 class PeopleStream(OffsetStream):
-    """Every person from `GET /people`, plus the derived fields (contract §§1, 11.1)."""
+    """Every person from `GET /people`, plus the derived fields (contract §§1, 11.1).
+
+    With the setting `person_ids`, only those people, one `GET /people/{id}` each (§15).
+    """
 
     name = "people"
     path = "/people"
@@ -145,6 +154,100 @@ class PeopleStream(OffsetStream):
             )
 
         return add_derived_fields(person, self.active_hiring_statuses, warn)
+
+    # -- only some people: the setting `person_ids` ------------------------------------------
+
+    @cached_property
+    def person_ids(self) -> tuple[str, ...] | None:
+        """The setting `person_ids` without repeats; None to list everyone."""
+        return configured_person_ids(self.config)
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The list endpoint's pages, or with `person_ids` one request per person."""
+        if self.person_ids is None:
+            yield from super().request_records(context)
+            return
+        yield from self._request_people_by_id(self.person_ids, context)
+
+    def _request_people_by_id(
+        self, person_ids: tuple[str, ...], context: Context | None
+    ) -> Iterator[dict[str, Any]]:
+        """`GET /people/{id}` for each id, in order, through the tap's throttle and retries.
+
+        A 404 is one warning line and the next person; so is a person of a type that the
+        setting `hiring_types` leaves out (the list endpoint would not have sent them
+        either). Any other refusal ends the run as on the list endpoint.
+        """
+        send = self.request_decorator(self._request)
+        flush_output = getattr(self._tap.message_writer, "flush", None)
+        hiring_types = frozenset(self.config.get("hiring_types") or ())
+        with self.get_http_request_counter() as request_counter:
+            request_counter.with_context(context)
+            for person_id in person_ids:
+                prepared = self.build_prepared_request(
+                    method="GET",
+                    url=self.url_base + person_path(person_id),
+                    headers=self.http_headers,
+                )
+                self._fetching_one_person = True
+                try:
+                    response = send(prepared, context)
+                except PersonNotFoundError:
+                    self.logger.warning(
+                        "Skipping person %s: Deel answered 404 (deleted, or not visible to "
+                        "this token)",
+                        person_id,
+                    )
+                    continue
+                finally:
+                    self._fetching_one_person = False
+                self._page_received_at = utc_now()
+                request_counter.increment()
+                self.update_sync_costs(prepared, response, context)
+                person = person_of(parse_body(response))
+                if person is None:  # pragma: no cover - validate_response checked the body
+                    continue
+                if hiring_types and person.get("hiring_type") not in hiring_types:
+                    self.logger.info(
+                        "Skipping person %s: hiring type %r is not in the setting hiring_types",
+                        person_id,
+                        person.get("hiring_type"),
+                    )
+                    continue
+                yield person
+                if flush_output is not None:
+                    flush_output()  # a targeted sync is small: each person goes out at once
+
+    #: Set while one person is being fetched: `validate_response` then expects `{data: {}}`.
+    _fetching_one_person = False
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        """The list endpoint's checks; for one person, a 404 skips and `data` is an object.
+
+        Raises:
+            PersonNotFoundError: Deel answered 404 for one person.
+            RetriableAPIError: A person's 2xx answer that is not JSON.
+            FatalAPIError: A person's 2xx answer without a `data` object.
+        """
+        if not self._fetching_one_person:
+            super().validate_response(response)
+            return
+        status = response.status_code
+        if status == HTTPStatus.NOT_FOUND:
+            raise PersonNotFoundError(self.response_error_message(response))
+        if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            super().validate_response(response)  # raises: the same errors as for a page
+            return
+        try:
+            body = parse_body(response)
+        except ValueError:
+            msg = "Deel answered GET /people/{id} with a body that is not JSON"
+            raise RetriableAPIError(msg, response) from None
+        if person_of(body) is None:
+            msg = "Deel answered GET /people/{id} without a `data` object"
+            raise FatalAPIError(msg)
 
 
 class ManagersStream(OffsetStream):

@@ -28,6 +28,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from tests.emulators.base import EmulatorApp, Fault, Request, Response
+from tests.emulators.deel_webhooks import WebhookHub
 from tests.emulators.workforce import (
     Workforce,
     all_emails_of,
@@ -163,6 +164,8 @@ CONTRACT_TYPES = frozenset(
 _NO_QUERY: tuple[Any, ...] = (frozenset(), frozenset(), frozenset(), frozenset(), "", None, "asc")
 # Fields the single-person endpoint does not carry (Deel's schema for it omits them).
 _NOT_ON_DETAIL = ("person_status", "is_pwac", "hris_organization_user_id")
+# Employment fields the single-person endpoint does not carry either.
+_EMPLOYMENT_NOT_ON_DETAIL = ("band_placement", "comparative_ratio", "compensation_band_id")
 
 # Which token scopes each route needs (any one of them), by path regex under /rest/v2.
 SCOPES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
@@ -336,6 +339,8 @@ class DeelEmulator(EmulatorApp):
         self._queries: dict[tuple[Any, ...], list[Person]] = {}
         self._derived: dict[str, list[dict[str, Any]]] = {}
         self.version = 0  # bumped on every change of the people
+        # Deel's webhooks: changes to people are delivered to subscriptions (none at first).
+        self.webhooks = WebhookHub()
         self.workforce = workforce or generate_workforce(0, 0)
         self.me: dict[str, Any] = {}
         self.set_workforce(self.workforce)
@@ -365,6 +370,7 @@ class DeelEmulator(EmulatorApp):
         )
         self.route("POST", "/_emulator/workforce", self._ctl_workforce)
         self.route("POST", "/_emulator/rate-limit", self._ctl_rate_limit)
+        self.webhooks.install(self, API)
 
     # -- state, from Python ------------------------------------------------------------------
 
@@ -382,6 +388,7 @@ class DeelEmulator(EmulatorApp):
                 raise ValueError("duplicate person ids in the workforce")
             self._json_cache.clear()
             org = workforce.organizations[0] if workforce.organizations else {"name": "Acme"}
+            self.webhooks.organization_name = org["name"]
             self.me = {
                 "id": 1_000_001,
                 "email": f"it-admin@{workforce.domain}",
@@ -427,6 +434,7 @@ class DeelEmulator(EmulatorApp):
             self._people.append(person)
             self._by_id[person["id"]] = person
             self._changed()
+            self.webhooks.emit("worker.v2.created", {"id": person["id"]})
             return person
 
     def update_person(self, person_id: str, **changes: Any) -> Person:
@@ -444,6 +452,28 @@ class DeelEmulator(EmulatorApp):
                 person["updated_at"] = now_stamp()
             self._json_cache.pop(person_id, None)
             self._changed()
+            self.webhooks.emit("worker.v2.updated", {"id": person_id})
+            return person
+
+    def terminate_person(self, person_id: str, *, last_day: str | None = None) -> Person:
+        """Complete the person's termination, as HR does in Deel.
+
+        Every contract still running ends (`workforce.terminate`); subscribers get
+        `worker.v2.updated` for the person and `contract.terminated` for each contract.
+        """
+        with self.lock:
+            person = self._by_id[person_id]
+            running = [e for e in person.get("employments") or [] if not e.get("is_ended")]
+            terminate(person, last_day=last_day)
+            self.update_person(person_id)
+            for employment in running:
+                self.webhooks.emit(
+                    "contract.terminated",
+                    {
+                        "id": employment["id"],
+                        "completion_date": str(employment.get("termination_last_day"))[:10],
+                    },
+                )
             return person
 
     def remove_person(self, person_id: str) -> Person:
@@ -453,6 +483,7 @@ class DeelEmulator(EmulatorApp):
             self._people = [p for p in self._people if p is not person]
             self._json_cache.pop(person_id, None)
             self._changed()
+            self.webhooks.emit("worker.v2.deleted", {"id": person_id})
             return person
 
     def hire(self, first: str, last: str, seed: int = 0, **options: Any) -> Person:
@@ -695,15 +726,33 @@ class DeelEmulator(EmulatorApp):
         return Response(200, dict(self.me))
 
     def _get_one_person(self, request: Request, person_id: str) -> Response:
+        """`GET /people/{hris_profile_id}`: the person in Deel's detail shape, under `data`.
+
+        The detail schema lacks a few list fields (`_NOT_ON_DETAIL`, and the employments'
+        band fields) and adds `custom_fields` and `profile_organizational_structures`. Its
+        two boolean flags are checked like every boolean parameter.
+        """
         if not _UUID_RE.fullmatch(person_id):
             return self._error(
                 request, 400, '"hris_profile_id" must be a valid uuid', path="hris_profile_id"
             )
+        try:
+            _bool_param(request, "include_custom_fields", default=False)
+            _bool_param(request, "include_worker_relations", default=False)
+        except ParamError as exc:
+            return self._error(request, 400, exc.message, path=exc.path)
         with self.lock:
             person = self._by_id.get(person_id)
             if person is None:
                 return self._error(request, 404, "Person not found")
             detail = {k: v for k, v in person.items() if k not in _NOT_ON_DETAIL}
+            if isinstance(detail.get("employments"), list):
+                detail["employments"] = [
+                    {k: v for k, v in e.items() if k not in _EMPLOYMENT_NOT_ON_DETAIL}
+                    if isinstance(e, dict)
+                    else e
+                    for e in detail["employments"]
+                ]
             detail["custom_fields"] = []
             detail["profile_organizational_structures"] = []
             return Response(200, raw=b'{"data":' + _dumps(detail) + b"}")
@@ -935,7 +984,9 @@ class DeelEmulator(EmulatorApp):
                 elif action == "transfer":
                     transfer(person, body["department"], body["team"], workforce=self.workforce)
                 else:
-                    terminate(person, last_day=body.get("last_day"))
+                    return Response(
+                        200, self.terminate_person(person_id, last_day=body.get("last_day"))
+                    )
                 return Response(200, self.update_person(person_id))
 
         return self._control(serve)

@@ -282,7 +282,7 @@ def test_one_person_is_wrapped_in_data_with_custom_fields(deel, deel_api_url):
     data = body["data"]
     assert data["custom_fields"] == []
     assert data["id"] == person["id"]
-    assert data["employments"] == person["employments"]
+    assert [e["id"] for e in data["employments"]] == [e["id"] for e in person["employments"]]
     assert "person_status" not in data  # not in Deel's schema for this endpoint
 
 
