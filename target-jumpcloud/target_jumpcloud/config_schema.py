@@ -71,7 +71,40 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
             "JumpCloud attribute (or `state`, `start_date`) → dotted path in the worker "
             "record, merged over the default mapping; a key set to null stops syncing that "
             "attribute. `email`, `employeeIdentifier` and `state` must keep a path. "
-            "`start_date` orders the usernames of new users and is never sent."
+            "`start_date` orders the usernames of new users and is never sent. Special keys: "
+            "`manager` (the manager's profile id, e.g. `direct_manager.id`, sent as the "
+            "manager's JumpCloud user id) and `attributes.<name>` (a custom attribute; "
+            "name: 1-31 letters or digits)."
+        ),
+    ),
+    th.Property(
+        "create_only_attributes",
+        th.ArrayType(th.StringType),
+        title="Create-only attributes",
+        description=(
+            "Mapped attributes sent only when a user is created, never compared or "
+            "updated afterwards (an administrator may then edit them in JumpCloud). "
+            "Not `email`, `employeeIdentifier` or `state`."
+        ),
+    ),
+    th.Property(
+        "username_template",
+        th.StringType,
+        default="{first}.{last}",
+        title="Username template",
+        description=(
+            "Pattern of new usernames: `{first}`, `{last}`, `{f}` (first letter of the "
+            "first name) and `{email_local}`, each transliterated and cleaned; a number "
+            "is added on collision."
+        ),
+    ),
+    th.Property(
+        "username_max_length",
+        th.IntegerType,
+        title="Username max length",
+        description=(
+            "Longest new username (at least 8; default: no limit). The base is cut "
+            "before a collision number is added."
         ),
     ),
     th.Property(

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from target_jumpcloud.mapping_rules import check_mapping
+from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.model import UserState
+from target_jumpcloud.username_rules import UsernameTemplate, check_max_length, check_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -150,6 +151,10 @@ class SyncSettings:
     max_suspensions: SuspensionLimit
     dry_run: bool
     report_path: str | None
+    # §11.4-11.5 (the defaults keep part one's behaviour)
+    create_only_attributes: frozenset[str] = frozenset()
+    username_template: UsernameTemplate | None = None  # None: the default `{first}.{last}`
+    username_max_length: int | None = None
     plan_path: str | None = None  # write every run's plan here (§14)
     apply_plan: str | None = None  # apply this reviewed plan instead of reading a stream
     apply_plan_id: str | None = None  # the plan_id an approval pins
@@ -219,6 +224,11 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         dry_run=checked(_flag, config, "dry_run", default=False),
         report_path=checked(_optional_text, config, "report_path", default=None),
+        create_only_attributes=checked(
+            parse_create_only, config.get("create_only_attributes"), mapping, default=frozenset()
+        ),
+        username_template=checked(_username_template, config, default=None),
+        username_max_length=checked(_username_max_length, config, default=None),
         plan_path=plan_path,
         apply_plan=apply_plan,
         apply_plan_id=checked(_optional_text, config, "apply_plan_id", default=None),
@@ -232,6 +242,25 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     if problems:
         raise ConfigError(*problems)
     return settings
+
+
+def _username_template(config: Mapping[str, Any]) -> UsernameTemplate | None:
+    """`username_template` (§11.5); blank counts as absent (an empty environment variable)."""
+    value = config.get("username_template")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    template, problems = check_template(value)
+    if problems:
+        raise ConfigError(*problems)
+    return template
+
+
+def _username_max_length(config: Mapping[str, Any]) -> int | None:
+    """`username_max_length` (§11.5): None or an integer of at least 8."""
+    length, problems = check_max_length(config.get("username_max_length"))
+    if problems:
+        raise ConfigError(*problems)
+    return length
 
 
 def _check_load_method(config: Mapping[str, Any]) -> None:
@@ -287,6 +316,50 @@ def _api_url(config: Mapping[str, Any]) -> str:
     if raw_url is not None and not isinstance(raw_url, str):
         raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
     return require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
+
+
+# Attributes that identify the user or carry its state: they must stay in step (§11.4).
+_NEVER_CREATE_ONLY = ("email", "employeeIdentifier", "state")
+_NOT_CREATE_ONLY = frozenset({*_NEVER_CREATE_ONLY, *READ_ONLY_KEYS})
+
+
+def parse_create_only(value: object, mapping: Mapping[str, str]) -> frozenset[str]:
+    """`create_only_attributes`: mapped attribute names sent at creation only (§11.4).
+
+    A list of names (a JSON text of one is read too, as environment values are text). Each
+    must be a key of the mapping (`department`, `manager`, `attributes.costCode`...), so a
+    typo cannot silently leave an attribute synced; `email`, `employeeIdentifier` and
+    `state` cannot be create-only.
+    """
+    setting = "create_only_attributes"
+    if value is None or value == "":
+        return frozenset()
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:  # a comma list, as an environment value may be
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{setting}: expected a list of JumpCloud attribute names")
+    names = [item.strip() for item in value]
+    problems = []
+    for name in names:
+        if name in _NEVER_CREATE_ONLY:
+            problems.append(
+                f"{setting}: {name} cannot be create-only (email, employeeIdentifier and "
+                "state are always kept in step)"
+            )
+        elif name in READ_ONLY_KEYS:
+            problems.append(f"{setting}: {name} is never sent to JumpCloud")
+        elif name not in mapping:
+            problems.append(
+                f"{setting}: {name!r} is not an attribute of the mapping "
+                f"(mapped: {', '.join(k for k in mapping if k not in _NOT_CREATE_ONLY)})"
+            )
+    if problems:
+        raise ConfigError(*problems)
+    return frozenset(names)
 
 
 def _raw_max_suspensions(config: Mapping[str, Any]) -> object:
