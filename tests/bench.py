@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from target_jumpcloud.directory import compared_fields
-from target_jumpcloud.mapping import DEFAULT_MAPPING
+from target_jumpcloud.mapping import DEFAULT_MAPPING, merge_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -70,6 +70,12 @@ CPU_GOAL = 10_000  # records per second, whole pipeline, 100k, limits off
 TAP_CPU_GOAL = 5_000  # people per second, the tap alone, limits off
 TARGET_RSS_GOAL_MB = 400.0
 DEADLINE = 900.0  # seconds: no single CLI run may take longer (it is killed)
+# The managers scenario (contract §11.2-11.3): the manager and two custom attributes.
+MANAGERS_MAPPING = {
+    "manager": "direct_manager.id",
+    "attributes.workerType": "hiring_type",
+    "attributes.hiringStatus": "hiring_status",
+}
 
 
 # -- the emulators (two child processes) ---------------------------------------------------------
@@ -119,13 +125,18 @@ class _DeelHost:
         self.deel = deel
         self.url = f"{root}/rest/v2"
 
-    def workforce(self, n: int, seed: int) -> dict[str, int]:
-        """Serve a fresh workforce of `n` people, pre-serialised and with its query cached."""
+    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
+        """Serve a fresh workforce of `n` people, pre-serialised and with its query cached.
+
+        `manager_quirks`: with the generator's awkward reporting lines (deeper chains,
+        cycles, managers outside the workforce or without a work email).
+        """
         import requests
 
-        from tests.emulators.workforce import generate_workforce
+        from tests.emulators.workforce import ManagerQuirks, generate_workforce
 
-        self.deel.set_workforce(generate_workforce(n, seed))
+        quirks = ManagerQuirks() if manager_quirks else None
+        self.deel.set_workforce(generate_workforce(n, seed, manager_quirks=quirks))
         self.deel.prewarm()
         # One request in the shape the tap sends, so the sorted view is built now; then forget it.
         requests.get(
@@ -135,7 +146,55 @@ class _DeelHost:
             timeout=60,
         ).raise_for_status()
         self.reset_logs()
-        return {"people": len(self.deel.people), "creates": self.expected_creates()}
+        return {
+            "people": len(self.deel.people),
+            "creates": self.expected_creates(),
+            **self.expected_manager_links(),
+        }
+
+    def _created_ids(self) -> set[str]:
+        """The profile ids a first sync creates: the one active holder of each work email."""
+        from tap_deel.derived import work_email
+        from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES
+
+        holders: dict[str, list[dict[str, Any]]] = {}
+        for person in self.deel.people:
+            email = work_email(person)
+            if email is not None:
+                holders.setdefault(email.casefold(), []).append(person)
+        created = set()
+        for group in holders.values():
+            active = [p for p in group if p.get("hiring_status") in DEFAULT_ACTIVE_HIRING_STATUSES]
+            if len(active) == 1:
+                created.add(str(active[0]["id"]))
+        return created
+
+    def expected_manager_links(self) -> dict[str, int]:
+        """What a first sync with `manager` mapped must write, counted from the workforce.
+
+        `links`: created users whose manager is created too (and is not themselves);
+        `manager_cycles`: the cycles among them, each of which costs one follow-up PUT
+        (contract §11.2).
+        """
+        created = self._created_ids()
+        manager_of: dict[str, str] = {}
+        for person in self.deel.people:
+            ref = person.get("direct_manager") or {}
+            manager = ref.get("id")
+            if person["id"] in created and manager in created and manager != person["id"]:
+                manager_of[str(person["id"])] = str(manager)
+        done: set[str] = set()
+        cycles = 0
+        for start in manager_of:
+            walk: list[str] = []
+            node: str | None = start
+            while node is not None and node in manager_of and node not in done and node not in walk:
+                walk.append(node)
+                node = manager_of[node]
+            if node is not None and node in walk:
+                cycles += 1
+            done.update(walk)
+        return {"links": len(manager_of), "manager_cycles": cycles}
 
     def expected_creates(self) -> int:
         """How many users a first sync creates, counted from the workforce (contract §3-4).
@@ -263,6 +322,16 @@ class _JumpCloudHost:
         self.jumpcloud.prewarm(" ".join(compared_fields(DEFAULT_MAPPING)))  # what the target asks
         return int(self.jumpcloud.user_count)
 
+    def prewarm(self, fields: list[str]) -> None:
+        """Serialise every user's projection now, as a listing with these fields asks."""
+        self.jumpcloud.prewarm(" ".join(fields))
+
+    def manager_links(self) -> int:
+        """How many users have a manager that is another existing user."""
+        users = self.jumpcloud.users()
+        ids = {u["_id"] for u in users}
+        return sum(1 for u in users if u.get("manager") in ids and u["manager"] != u["_id"])
+
     def linked_profile_ids(self) -> list[str]:
         """The profile ids of the users that are not suspended."""
         return [
@@ -339,8 +408,8 @@ class EmulatorHost:
         self.deel_url = self.deel.url
         self.jumpcloud_url = self.jumpcloud.url
 
-    def workforce(self, n: int, seed: int) -> dict[str, int]:
-        return dict(self.deel.call("workforce", n=n, seed=seed))
+    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
+        return dict(self.deel.call("workforce", n=n, seed=seed, manager_quirks=manager_quirks))
 
     def configure(self, *, deel_rate_limit: bool, jc_latency: float) -> None:
         self.deel.call("configure", rate_limit=deel_rate_limit, latency=0.0)
@@ -451,7 +520,7 @@ class Workspace:
             },
         )
 
-    def target_config(self, *, dry_run: bool) -> Path:
+    def target_config(self, *, dry_run: bool, settings: dict[str, Any] | None = None) -> Path:
         credentials: dict[str, str] = {"api_key": JUMPCLOUD_KEY}
         if self.service_account:
             client_id, client_secret = JUMPCLOUD_CLIENT
@@ -468,6 +537,7 @@ class Workspace:
                 "api_url": self.host.jumpcloud_url,
                 "dry_run": dry_run,
                 "report_path": str(self.folder / "report.json"),
+                **(settings or {}),
             },
         )
 
@@ -517,10 +587,12 @@ class Workspace:
             raise RuntimeError(f"tap-deel exited {tap_proc.code}; see {log}:\n{_tail(log)}")
         return PipelineRun(wall, tap_proc, None, int(out.strip() or 0), None)
 
-    def run_pipeline(self, *, paced: bool, dry_run: bool) -> PipelineRun:
-        """`tap-deel | target-jumpcloud`, as Meltano runs them."""
+    def run_pipeline(
+        self, *, paced: bool, dry_run: bool, settings: dict[str, Any] | None = None
+    ) -> PipelineRun:
+        """`tap-deel | target-jumpcloud`, as Meltano runs them (`settings`: more target config)."""
         tap_config, catalog = self.tap_config(paced=paced), self.catalog()
-        target_config = self.target_config(dry_run=dry_run)
+        target_config = self.target_config(dry_run=dry_run, settings=settings)
         report_path = self.folder / "report.json"
         report_path.unlink(missing_ok=True)
         tap_log, target_log = self._log("tap"), self._log("target")
@@ -697,9 +769,10 @@ class Bench:
     def _configure(self, *, rate_limit: bool, jc_latency: float) -> None:
         self.host.configure(deel_rate_limit=rate_limit, jc_latency=jc_latency)
 
-    def workforce(self, n: int, seed: int) -> dict[str, int]:
-        self.echo(f"building a workforce of {n:,} people (seed {seed})...")
-        return self.host.workforce(n, seed)
+    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
+        quirks = ", with manager quirks" if manager_quirks else ""
+        self.echo(f"building a workforce of {n:,} people (seed {seed}{quirks})...")
+        return self.host.workforce(n, seed, manager_quirks=manager_quirks)
 
     def tap_alone(self, n: int, *, paced: bool) -> Row:
         """The tap alone: at 5 requests/s it should sit on the floor; unpaced, >= 5,000/s."""
@@ -793,6 +866,63 @@ class Bench:
                 goal=f"<= {RATE_LIMITED_SLACK:g} x Deel floor + writes ({goal_s:.2f} s)",
                 ok=result.wall <= goal_s
                 and counts["writes"] == {k: v for k, v in expected.items() if v},
+            )
+        )
+
+    def first_sync_managers(self, n: int, built: dict[str, int]) -> Row:
+        """Empty directory, `manager` and two custom attributes mapped: one write per user.
+
+        The workforce has the generator's manager quirks, cycles included: writes are the
+        creates plus one follow-up PUT per cycle among the new users (contract §11.2), and
+        every user whose manager was created has it.
+        """
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        self.host.clear_directory()
+        settings = {"mapping": MANAGERS_MAPPING}
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=settings)
+        )
+        creates, cycles = built["creates"], built["manager_cycles"]
+        expected = {"create": creates, **({"update": cycles} if cycles else {})}
+        links = int(self.host.jumpcloud.call("manager_links"))
+        deel_floor = pages(n, DEEL_PAGE)
+        return self._add(
+            _row(
+                "first sync, managers",
+                n,
+                result,
+                counts,
+                floors=(deel_floor, 1, creates + cycles),
+                floor_s=deel_seconds(deel_floor) + write_seconds(creates + cycles),
+                goal=(
+                    f"writes = creates + 1 PUT per cycle ({cycles}); "
+                    f"{built['links']:,} manager links"
+                ),
+                ok=counts["writes"] == expected and links == built["links"],
+            )
+        )
+
+    def steady_managers(self, n: int) -> Row:
+        """In step, `manager` and two custom attributes mapped: 0 writes, near the Deel floor."""
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        self.host.jumpcloud.call("prewarm", fields=compared_fields(merge_mapping(MANAGERS_MAPPING)))
+        users = int(self.host.counts()["jc_users"])
+        settings = {"mapping": MANAGERS_MAPPING}
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=settings)
+        )
+        deel_floor = pages(n, DEEL_PAGE)
+        floor_s = deel_seconds(deel_floor)
+        return self._add(
+            _row(
+                "steady state, managers",
+                n,
+                result,
+                counts,
+                floors=(deel_floor, pages(users, JUMPCLOUD_PAGE), 0),
+                floor_s=floor_s,
+                goal=f"<= {RATE_LIMITED_SLACK:g} x floor, 0 writes",
+                ok=result.wall <= RATE_LIMITED_SLACK * floor_s,
             )
         )
 
@@ -939,8 +1069,10 @@ def machine() -> dict[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------
 
-SCENARIOS = ("tap", "sync", "scaling", "cpu")
-ALL_SCENARIOS = (*SCENARIOS, "webhooks")  # `run` takes SCENARIOS; `main` adds the receiver's
+SCENARIOS = ("tap", "sync", "managers", "scaling", "cpu")
+# `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py) and the plan
+# files' and review pages' (tests/bench_plan.py).
+ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan")
 
 
 def run(
@@ -970,6 +1102,10 @@ def run(
                 bench.first_sync(n_sync, built["creates"])
                 bench.steady(n_sync)
                 bench.churn(n_sync, seed=11)
+        if "managers" in scenarios:
+            built = bench.workforce(n_sync, seed=7, manager_quirks=True)
+            bench.first_sync_managers(n_sync, built)
+            bench.steady_managers(n_sync)
         if "scaling" in scenarios:
             for n in scaling:
                 bench.workforce(n, seed=n)
@@ -994,7 +1130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", choices=ALL_SCENARIOS, action="append", help="run only these (repeatable)"
     )
     parser.add_argument(
-        "scenarios", nargs="*", metavar="SCENARIO", help="the same as --only, e.g. webhooks"
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help="the same as --only, e.g. managers or webhooks",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per CPU-bound scenario (median kept)"
@@ -1039,6 +1178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     if webhook_rows:
         print(bench_webhooks.render(webhook_rows))
+    plan_missed = []
+    if "plan" in chosen:  # plan files and review pages (issue 15)
+        from tests import bench_plan
+
+        plan_rows = bench_plan.run(args.n_cpu)
+        print()
+        print("\n".join(bench_plan.render(plan_rows)))
+        plan_missed = [f"{r.scenario} N={r.n}: {r.goal}" for r in plan_rows if not r.ok]
     print(f"speed index after: {speed_index():.3f} s (before: {before:.3f} s)")
     print(f"\nbench total: {time.monotonic() - started:.0f} s")
     if args.markdown:
@@ -1050,7 +1197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for webhook_row in webhook_rows:
         if not webhook_row.ok:
             print(f"goal missed: {webhook_row.scenario}: {webhook_row.value} ({webhook_row.goal})")
-    return 1 if missed or not all(r.ok for r in webhook_rows) else 0
+    for line in plan_missed:
+        print(f"goal missed: {line}")
+    return 1 if missed or plan_missed or not all(r.ok for r in webhook_rows) else 0
 
 
 if __name__ == "__main__":

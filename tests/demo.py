@@ -3,10 +3,11 @@
 It starts both emulators with a seeded workforce, runs `meltano run deel-to-jumpcloud` (the
 first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
 a termination, a new hire whose name collides, a worker with no work email), runs the job
-again, prints each run's summary and the resulting directory, loads the same Deel into
-`output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the data-stack queries.
-Last, the webhook receiver (`webhook_demo`): a termination in Deel is delivered as an event and
-suspends the user within seconds. Then it stops the emulators.
+again, prints each run's summary and the resulting directory and writes the review page of the
+second run next to its report. Then it loads the same Deel into `output/deel.duckdb`
+(`meltano run deel-to-duckdb`) and prints one of the data-stack queries. Last, the webhook
+receiver (`webhook_demo`): a termination in Deel is delivered as an event and suspends the
+user within seconds. Then it stops the emulators.
 """
 
 from __future__ import annotations
@@ -272,6 +273,8 @@ def main() -> None:
         run_job("Second sync", env)
         print_directory(jumpcloud_url, {email.lower() for email in touched})
         print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
+        page = REPORT.with_suffix(".html")  # written by the run (review_html in meltano.yml)
+        print(f"Its review page (open it in a browser): {page.relative_to(ROOT)}")
         load_into_duckdb(env)
         webhook_demo(deel_url, jumpcloud_url, env)
     finally:

@@ -23,6 +23,8 @@ def test_every_scenario_runs_and_counts_requests_and_writes() -> None:
         "first sync",
         "steady state",
         "churn",
+        "first sync, managers",
+        "steady state, managers",
         "scaling",
         "CPU, dry run, limits off",
     }
@@ -42,6 +44,11 @@ def test_every_scenario_runs_and_counts_requests_and_writes() -> None:
     assert first.jc_writes > 0
     (steady,) = by_name["steady state"]
     assert steady.jc_writes == 0
+    (managers_first,) = by_name["first sync, managers"]
+    assert managers_first.ok, managers_first  # every manager linked, one PUT per cycle only
+    assert managers_first.jc_writes == managers_first.jc_writes_floor
+    (managers_steady,) = by_name["steady state, managers"]
+    assert managers_steady.jc_writes == 0
     (churn,) = by_name["churn"]
     assert churn.jc_writes == churn.jc_writes_floor
     assert churn.n > 200  # the new hires

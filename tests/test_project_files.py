@@ -29,6 +29,7 @@ PLUGINS: dict[str, tuple[str, Any]] = {
 KINDS = {
     "string": "string",
     "integer": "integer",
+    "number": "decimal",
     "boolean": "boolean",
     "array": "array",
     "object": "object",

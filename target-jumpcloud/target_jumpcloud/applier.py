@@ -15,7 +15,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
+from msgspec.structs import replace
+
 from target_jumpcloud.client import AuthenticationError, JumpCloudError, UnknownOutcomeError
+from target_jumpcloud.managers import NOT_CREATED, apply_waves, missing_manager_warning
+from target_jumpcloud.mapping_rules import MANAGER
 from target_jumpcloud.model import Action, ActionKind, Outcome, Plan, RecordResult
 from target_jumpcloud.usernames import base_username
 
@@ -43,54 +47,172 @@ def apply_plan(
 ) -> list[RecordResult]:
     """Apply every action of `plan`; one result per action, in the order of `plan.actions`.
 
-    Up to `concurrency` requests run at once. An error on one action never stops the others,
-    except a refused key: then the actions not yet started end as failed without a request,
-    because every one of them would be refused the same way. `stop` (set on a termination
-    signal) does the same.
+    Up to `concurrency` requests run at once. The actions run in waves (`apply_waves`): a
+    create or update whose manager this run creates waits for that create's answer (and
+    sends its `_id`); every other action is in the first wave, so independent users keep
+    the full concurrency. A create in a cycle of new managers gets its manager by one PUT
+    after every wave. An error on one action never stops the others, except a refused
+    key: then the actions not yet started end as failed without a request, because every
+    one of them would be refused the same way. `stop` (set on a termination signal) does
+    the same.
     """
-    actions = plan.actions
-    total = len(actions)
-    results: list[RecordResult | None] = [None] * total
-    halt = stop or threading.Event()
-    halt_reason: list[str] = []
-    lock = threading.Lock()
-    done = 0
-
-    def run(index: int, action: Action) -> None:
-        nonlocal done
-        if halt.is_set():
-            why = halt_reason[0] if halt_reason else "the run was interrupted"
-            result = _result(action, Outcome.FAILED, reason=f"not applied: {why}")
-        else:
-            try:
-                result = _apply_one(action, client, allocator)
-            except AuthenticationError as exc:
-                with lock:
-                    if not halt_reason:
-                        halt_reason.append(f"JumpCloud refused the credentials ({exc})")
-                halt.set()
-                result = _result(action, Outcome.FAILED, reason=str(exc))
-            except Exception as exc:
-                logger.exception(
-                    "unexpected error applying record #%d", action.desired.position + 1
-                )
-                result = _result(
-                    action, Outcome.FAILED, reason=f"unexpected error: {type(exc).__name__}: {exc}"
-                )
-        results[index] = result
-        with lock:
-            done += 1
-            finished = done
-        if on_progress is not None:
-            on_progress(finished, total)
-
-    if total:
+    run = _Run(plan.actions, client, allocator, stop or threading.Event(), on_progress)
+    if run.total:
+        waves, followups = apply_waves(plan.actions)
         with ThreadPoolExecutor(
             max_workers=max(1, concurrency), thread_name_prefix="jumpcloud-apply"
         ) as pool:
-            for future in [pool.submit(run, i, a) for i, a in enumerate(actions)]:
+            for wave in waves:
+                for future in [pool.submit(run.apply, i) for i in wave]:
+                    future.result()
+            for future in [pool.submit(run.follow_up, i) for i in followups]:
                 future.result()
-    return [r for r in results if r is not None]
+    return [r for r in run.results if r is not None]
+
+
+class _Run:
+    """The state one `apply_plan` shares between its worker threads."""
+
+    def __init__(
+        self,
+        actions: list[Action],
+        client: JumpCloudClient,
+        allocator: UsernameAllocator,
+        halt: threading.Event,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.actions = actions
+        self.client = client
+        self.allocator = allocator
+        self.halt = halt
+        self.on_progress = on_progress
+        self.total = len(actions)
+        self.results: list[RecordResult | None] = [None] * self.total
+        self.created_ids: dict[int, str | None] = {}  # position of a create → its `_id`
+        self._halt_reason: list[str] = []
+        self._lock = threading.Lock()
+        self._done = 0
+
+    def halted(self, action: Action) -> RecordResult | None:
+        """The failed result of an action that must not start (key refused, stop asked)."""
+        if not self.halt.is_set():
+            return None
+        why = self._halt_reason[0] if self._halt_reason else "the run was interrupted"
+        return _result(action, Outcome.FAILED, reason=f"not applied: {why}")
+
+    def guarded(self, action: Action, step: Callable[[], RecordResult]) -> RecordResult:
+        """Run one step; a refused key halts the run, any other error fails this record only."""
+        try:
+            return step()
+        except AuthenticationError as exc:
+            with self._lock:
+                if not self._halt_reason:
+                    self._halt_reason.append(f"JumpCloud refused the credentials ({exc})")
+            self.halt.set()
+            return _result(action, Outcome.FAILED, reason=str(exc))
+        except Exception as exc:
+            logger.exception("unexpected error applying record #%d", action.desired.position + 1)
+            return _result(
+                action, Outcome.FAILED, reason=f"unexpected error: {type(exc).__name__}: {exc}"
+            )
+
+    def apply(self, index: int) -> None:
+        """Apply one action (its manager's create, if any, has answered already)."""
+        action = self.actions[index]
+        result = self.halted(action)
+        if result is None:
+            ready = _with_manager(action, self.created_ids)
+            if isinstance(ready, RecordResult):
+                result = ready
+            else:
+                result = self.guarded(ready, lambda: _apply_one(ready, self.client, self.allocator))
+        if action.kind is ActionKind.CREATE:
+            created = result.outcome is Outcome.CREATED
+            self.created_ids[action.desired.position] = result.jumpcloud_id if created else None
+        self.results[index] = result
+        with self._lock:
+            self._done += 1
+            finished = self._done
+        if self.on_progress is not None:
+            self.on_progress(finished, self.total)
+
+    def follow_up(self, index: int) -> None:
+        """The manager of a create in a cycle of new users, set once both exist."""
+        created = self.results[index]
+        action = self.actions[index]
+        if created is None or created.outcome is not Outcome.CREATED or not created.jumpcloud_id:
+            return
+        stopped = self.halted(action)
+        if stopped is not None:
+            self.results[index] = _result(
+                action,
+                Outcome.FAILED,
+                username=created.username,
+                jumpcloud_id=created.jumpcloud_id,
+                reason=f"created as {created.username}, but its manager was {stopped.reason}",
+            )
+            return
+        self.results[index] = self.guarded(
+            action, lambda: _set_manager_after(action, created, self.client, self.created_ids)
+        )
+
+
+def _with_manager(action: Action, created_ids: Mapping[int, str | None]) -> Action | RecordResult:
+    """The action with its new manager's `_id` in the payload (§11.2), when it waits for one.
+
+    The manager's create did not succeed: the action goes without a manager, with a
+    warning; an update that had nothing else to send ends as unchanged, without a request.
+    """
+    pending = action.manager_pending
+    if pending is None or action.manager_followup:
+        return action
+    manager_id = created_ids.get(pending)
+    if manager_id is not None:
+        return replace(action, payload={**action.payload, MANAGER: manager_id})
+    warning = missing_manager_warning(_manager_profile_id(action), NOT_CREATED)
+    desired = replace(action.desired, warnings=(*action.desired.warnings, warning))
+    changes = {k: v for k, v in action.changes.items() if k != MANAGER}
+    bare = replace(action, desired=desired, changes=changes, manager_pending=None)
+    if action.kind is not ActionKind.CREATE and not action.payload:
+        return _result(bare, Outcome.UNCHANGED, reason=action.reason)
+    return bare
+
+
+def _manager_profile_id(action: Action) -> str:
+    return action.desired.manager or "?"
+
+
+def _set_manager_after(
+    action: Action,
+    created: RecordResult,
+    client: JumpCloudClient,
+    created_ids: Mapping[int, str | None],
+) -> RecordResult:
+    """The follow-up PUT of a create in a cycle of new managers (§11.2)."""
+    manager_id = (
+        created_ids.get(action.manager_pending) if action.manager_pending is not None else None
+    )
+    if manager_id is None:
+        warning = missing_manager_warning(_manager_profile_id(action), NOT_CREATED)
+        created.warnings = (*created.warnings, warning)
+        return created
+    user_id = created.jumpcloud_id or ""
+    try:
+        client.update_user(user_id, {MANAGER: manager_id})
+    except AuthenticationError:
+        raise
+    except JumpCloudError as exc:
+        return _result(
+            action,
+            Outcome.FAILED,
+            username=created.username,
+            jumpcloud_id=user_id,
+            reason=(
+                f"created as {created.username}, but setting its manager failed ({exc}); "
+                "the next run sets it"
+            ),
+        )
+    return created
 
 
 def _apply_one(
@@ -179,8 +301,10 @@ def _create(  # noqa: PLR0911 - each way a create can end is one return
                         f"{exc}; gave up after {username_retries} usernames were taken meanwhile"
                     ),
                 )
-            base = base_username(desired.first_name, desired.last_name, desired.email)
-            payload["username"] = allocator.allocate(base)
+            base = action.username_base or base_username(
+                desired.first_name, desired.last_name, desired.email
+            )
+            payload["username"] = allocator.allocate(base, action.username_max_length)
             logger.warning(
                 "record #%d: username %s was taken meanwhile; trying %s",
                 desired.position + 1,

@@ -104,7 +104,40 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
             "JumpCloud attribute (or `state`, `start_date`) → dotted path in the worker "
             "record, merged over the default mapping; a key set to null stops syncing that "
             "attribute. `email`, `employeeIdentifier` and `state` must keep a path. "
-            "`start_date` orders the usernames of new users and is never sent."
+            "`start_date` orders the usernames of new users and is never sent. Special keys: "
+            "`manager` (the manager's profile id, e.g. `direct_manager.id`, sent as the "
+            "manager's JumpCloud user id) and `attributes.<name>` (a custom attribute; "
+            "name: 1-31 letters or digits)."
+        ),
+    ),
+    th.Property(
+        "create_only_attributes",
+        th.ArrayType(th.StringType),
+        title="Create-only attributes",
+        description=(
+            "Mapped attributes sent only when a user is created, never compared or "
+            "updated afterwards (an administrator may then edit them in JumpCloud). "
+            "Not `email`, `employeeIdentifier` or `state`."
+        ),
+    ),
+    th.Property(
+        "username_template",
+        th.StringType,
+        default="{first}.{last}",
+        title="Username template",
+        description=(
+            "Pattern of new usernames: `{first}`, `{last}`, `{f}` (first letter of the "
+            "first name) and `{email_local}`, each transliterated and cleaned; a number "
+            "is added on collision."
+        ),
+    ),
+    th.Property(
+        "username_max_length",
+        th.IntegerType,
+        title="Username max length",
+        description=(
+            "Longest new username (at least 8; default: no limit). The base is cut "
+            "before a collision number is added."
         ),
     ),
     th.Property(
@@ -154,6 +187,52 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
         description=(
             "Write a JSON report here at the end of each run: counts and one entry per "
             "record with its outcome and reason (written atomically)."
+        ),
+    ),
+    th.Property(
+        "plan_path",
+        th.StringType,
+        title="Plan path",
+        description=(
+            "Write every run's plan here (dry or not; atomically, JSON): each action with the "
+            "user's `_id`, the attributes it writes `before` and `after`, and a `plan_id` "
+            "(SHA-256 of the actions) that an approval can pin."
+        ),
+    ),
+    th.Property(
+        "apply_plan",
+        th.StringType,
+        title="Apply a reviewed plan",
+        description=(
+            "A plan file to apply exactly, instead of reading a worker stream (standard input "
+            "may be empty). The directory is read again; an action whose `before` values "
+            "changed since the plan was made ends as `conflict`. Not with `plan_path`."
+        ),
+    ),
+    th.Property(
+        "apply_plan_id",
+        th.StringType,
+        title="Approved plan id",
+        description=(
+            "With `apply_plan`: the `plan_id` that was approved; any other plan file is "
+            "refused before anything is written."
+        ),
+    ),
+    th.Property(
+        "plan_max_age_hours",
+        th.NumberType,
+        default=24,
+        title="Plan max age (hours)",
+        description="With `apply_plan`: a plan made longer ago than this is refused.",
+    ),
+    th.Property(
+        "review_html",
+        th.BooleanType,
+        default=False,
+        title="Review page",
+        description=(
+            "Also write the report as a self-contained HTML page beside `report_path` "
+            "(same name, `.html`): counts, every record, a filter and a search box."
         ),
     ),
     th.Property(

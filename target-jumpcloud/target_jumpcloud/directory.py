@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec.structs import astuple
 
-from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, synced_attributes
+from target_jumpcloud.mapping_rules import (
+    CUSTOM_FIELD,
+    CUSTOM_PREFIX,
+    MANAGER,
+    READ_ONLY_KEYS,
+    synced_attributes,
+)
 from target_jumpcloud.model import DirectoryUser, UserState
 
 if TYPE_CHECKING:
@@ -28,9 +34,17 @@ _NOT_ATTRIBUTES = frozenset({"_id", "id", "username", "state", "suspended", *REA
 
 
 def compared_fields(mapping: Mapping[str, str]) -> list[str]:
-    """The `fields` projection for listing users: identity, state and every mapped attribute."""
+    """The `fields` projection for listing users: identity, state and every mapped attribute.
+
+    The special keys name the JumpCloud field they compare with: `manager` is read as it
+    is, and any `attributes.<name>` key reads the whole `attributes` list once (an update
+    must send it back whole, §11.3).
+    """
     fields = list(_ALWAYS_FETCHED)
-    fields.extend(key for key in synced_attributes(mapping) if key not in _ALWAYS_FETCHED)
+    for key in synced_attributes(mapping):
+        name = CUSTOM_FIELD if key.startswith(CUSTOM_PREFIX) else key
+        if name not in fields:
+            fields.append(name)
     return fields
 
 
@@ -128,7 +142,17 @@ class UserReader:
     """
 
     def __init__(self, attributes: Iterable[str]) -> None:
-        names = tuple(name for name in dict.fromkeys(attributes) if name not in _NOT_ATTRIBUTES)
+        wanted = dict.fromkeys(attributes)
+        # The special fields (§11.2-11.3) are DirectoryUser fields of their own.
+        self._manager = MANAGER in wanted
+        self._custom = CUSTOM_FIELD in wanted or any(k.startswith(CUSTOM_PREFIX) for k in wanted)
+        names = tuple(
+            name
+            for name in wanted
+            if name not in _NOT_ATTRIBUTES
+            and name not in {MANAGER, CUSTOM_FIELD}
+            and not name.startswith(CUSTOM_PREFIX)
+        )
         self._names = names
         self._shared = tuple(_SharedValues() for _ in names)
         self._by_name = tuple(zip(names, self._shared, strict=True))
@@ -145,6 +169,8 @@ class UserReader:
                     for name, i in self._columns.items()
                 ),
                 ("suspended", bool | None, None),
+                ("manager", str | None, None),
+                ("attributes", list[Any] | None, None),
             ],
             gc=False,
         )
@@ -167,6 +193,8 @@ class UserReader:
             _text(get("email")) or "",
             _state(obj),
             attributes,
+            _text(get(MANAGER)) if self._manager else None,
+            _custom_list(get(CUSTOM_FIELD)) if self._custom else None,
         )
 
     def read_users(self, objs: Iterable[Mapping[str, Any]]) -> list[DirectoryUser]:
@@ -209,7 +237,21 @@ class UserReader:
             known(raw) or _state_of(raw, suspended) if suspended is not True else _SUSPENDED
             for raw, suspended in zip(columns[at["state"]], columns[self._suspended], strict=True)
         ]
-        return list(map(DirectoryUser, ids, usernames, emails, states, attributes)), total
+        if not (self._manager or self._custom):
+            return list(map(DirectoryUser, ids, usernames, emails, states, attributes)), total
+        # The special fields (§11.2-11.3), when the mapping has them.
+        none = [None] * len(users)
+        managers = (
+            [(u.manager and u.manager.strip()) or None for u in users] if self._manager else none
+        )
+        customs = [_custom_list(u.attributes) for u in users] if self._custom else none
+        made = map(DirectoryUser, ids, usernames, emails, states, attributes, managers, customs)
+        return list(made), total
+
+
+def _custom_list(value: object) -> tuple[Any, ...]:
+    """The custom attribute list as JumpCloud sent it; null or a non-list counts as empty."""
+    return tuple(value) if isinstance(value, list) else ()
 
 
 class Directory:

@@ -29,6 +29,7 @@ from target_jumpcloud.client import AuthenticationError
 from target_jumpcloud.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.mapping_rules import synced_attributes
 from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.planfile import check_drift, load_plan, plan_document, write_plan
 from target_jumpcloud.planner import PlanOptions, plan_sync
 from target_jumpcloud.report import (
     STATUS_ABORTED,
@@ -40,14 +41,17 @@ from target_jumpcloud.report import (
     RunReport,
     utc_now,
 )
+from target_jumpcloud.review import ReviewInputError, write_review_page
 from target_jumpcloud.usernames import UsernameAllocator
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
+    from pathlib import Path
 
     from target_jumpcloud.client import JumpCloudClient
     from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
+    from target_jumpcloud.planfile import LoadedPlan
     from target_jumpcloud.settings import SyncSettings
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
@@ -115,6 +119,7 @@ class SyncRun:
         self._directory_error: BaseException | None = None
         self._directory_thread: threading.Thread | None = None
         self._read_progress = Progress(self.logger, "worker records read")
+        self._reviewed: LoadedPlan | None = None
 
     def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
         """The whole run for callers that hold the records already."""
@@ -131,7 +136,7 @@ class SyncRun:
             if self._started:
                 return
             self._started = True
-            self.client.start_user_listing(compared_fields(self.settings.mapping))
+            self.client.start_user_listing(compared_fields(self._read_mapping()))
             self.logger.info(
                 "JumpCloud accepted the %s; loading its users in the background",
                 self.client.credential_label,
@@ -141,9 +146,20 @@ class SyncRun:
             )
             self._directory_thread.start()
 
+    def _read_mapping(self) -> dict[str, str]:
+        """The attributes the directory is read with: the mapping's, and a plan's when applying.
+
+        A reviewed plan may write attributes the current mapping no longer names; its drift
+        check needs their values as JumpCloud has them now.
+        """
+        mapping = dict(self.settings.mapping)
+        if self._reviewed is not None:
+            mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
+        return mapping
+
     def _load_directory(self) -> None:
         try:
-            mapping = self.settings.mapping
+            mapping = self._read_mapping()
             read_user = UserReader(synced_attributes(mapping))
             progress = Progress(self.logger, "JumpCloud users loaded")
             # Pages are read from their bodies in the listing threads (`UserReader.read_page`).
@@ -203,10 +219,57 @@ class SyncRun:
         # need not walk them again (with 100,000 workers, its passes doubled the planning).
         gc.freeze()
         plan = plan_sync(self.records, directory, PlanOptions.from_settings(self.settings))
-        self.plan = plan
         self._log_plan(plan)
-        guard_message = self._guard_message(plan) if plan.guard_tripped else None
+        if self.settings.plan_path:
+            self._write_plan(plan, directory, self.settings.plan_path)
+        return self._conclude(plan, directory)
 
+    def apply_reviewed_plan(self) -> RunReport:
+        """Apply exactly the plan file of `apply_plan` (§14): no records, no new planning.
+
+        The plan is read and checked first (a file that is not a plan, edited since it was
+        made, not the pinned `apply_plan_id` or too old: `PlanFileError`, a config error,
+        before any request). The directory is then read again; each action whose `before`
+        values JumpCloud no longer holds ends as `conflict`, one already as planned as
+        `unchanged`; the guard, the dry run and the apply are a run's.
+        """
+        path = self.settings.apply_plan
+        if not path:
+            raise ValueError("apply_reviewed_plan needs the setting apply_plan")
+        reviewed = load_plan(
+            path,
+            now=utc_now(),
+            apply_plan_id=self.settings.apply_plan_id,
+            max_age_hours=self.settings.plan_max_age_hours,
+        )
+        self._reviewed = reviewed
+        self.logger.info(
+            "Applying plan %s (%d actions, made %s) from %s; reading no worker stream",
+            reviewed.plan_id,
+            len(reviewed.actions),
+            reviewed.created_at.isoformat(),
+            path,
+        )
+        self.start()
+        directory = self.wait_for_directory()
+        drift = check_drift(reviewed.actions, directory)
+        plan = drift.as_plan(
+            matched_users=reviewed.matched_users, max_suspensions=self.settings.max_suspensions
+        )
+        self.logger.info(
+            "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
+            "as planned",
+            reviewed.plan_id,
+            len(plan.actions),
+            sum(1 for r in plan.results if r.outcome is Outcome.CONFLICT),
+            sum(1 for r in plan.results if r.outcome is Outcome.UNCHANGED),
+        )
+        return self._conclude(plan, directory)
+
+    def _conclude(self, plan: Plan, directory: Directory) -> RunReport:
+        """The guard, the dry run or the apply of a plan, then the report."""
+        self.plan = plan
+        guard_message = self._guard_message(plan) if plan.guard_tripped else None
         if self.settings.dry_run:
             if guard_message:
                 self.logger.warning("Dry run: %s", guard_message)
@@ -243,6 +306,16 @@ class SyncRun:
                 "applied. The final STATE is not emitted; the next run retries them."
             )
         return report
+
+    def _write_plan(self, plan: Plan, directory: Directory, path: str) -> None:
+        """Write the plan file (§14); a failure to write is logged, the run goes on."""
+        document = plan_document(plan, directory, self.settings, created_at=utc_now())
+        try:
+            written = write_plan(path, document)
+        except OSError as exc:
+            self.logger.error("Could not write the plan to %s: %s", path, exc.strerror or exc)  # noqa: TRY400
+        else:
+            self.logger.info("Plan %s written to %s", document["plan_id"], written)
 
     def _log_plan(self, plan: Plan) -> None:
         kinds = dict.fromkeys(ActionKind, 0)
@@ -299,6 +372,17 @@ class SyncRun:
             self.logger.error("Could not write the report to %s: %s", path, exc.strerror or exc)  # noqa: TRY400
         else:
             self.logger.info("Report written to %s", written)
+            if self.settings.review_html:
+                self._write_review_page(written, report)
+
+    def _write_review_page(self, report_path: Path, report: RunReport) -> None:
+        try:
+            page = write_review_page(report_path, report.to_json())
+        except (OSError, ReviewInputError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.logger.error("Could not write the review page of %s: %s", report_path, reason)  # noqa: TRY400
+        else:
+            self.logger.info("Review page written to %s", page)
 
     def abort(self, message: str) -> None:
         """The report of a run that stopped before planning (key refused, input broken…)."""

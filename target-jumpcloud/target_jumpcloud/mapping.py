@@ -20,12 +20,14 @@ from target_jumpcloud.mapping_rules import (
     EMPLOYEE_ID_LIMIT,
     FIRST_NAME,
     LAST_NAME,
+    MANAGER,
     READ_ONLY_KEYS,
     REQUIRED_KEYS,
     START_DATE_KEY,
     STATE_KEY,
     TEXT_LIMIT,
     check_mapping,
+    custom_name,
 )
 from target_jumpcloud.model import DesiredUser, RejectedRecord
 from target_jumpcloud.settings import ConfigError
@@ -200,6 +202,10 @@ class RecordMapper:
         self._required = tuple(_steps(mapping[key]) for key in REQUIRED_KEYS)
         start_path = mapping.get(START_DATE_KEY)
         self._start_date = (start_path, _steps(start_path)) if start_path else None
+        # The special keys (§11.2-11.3) are read like any text, then moved out of `attributes`.
+        self._manager = MANAGER in mapping
+        self._custom = tuple((key, name) for key in mapping if (name := custom_name(key)))
+        self._special = self._manager or bool(self._custom)
 
     def __call__(self, record: Mapping[str, Any], position: int) -> DesiredUser | RejectedRecord:
         """Validate and map one record (see `map_record`)."""
@@ -249,6 +255,12 @@ class RecordMapper:
         if self._start_date is not None:
             path, steps = self._start_date
             start_date = date_value(_at(record, steps), START_DATE_KEY, path, warnings)
+        manager: str | None = None
+        custom: dict[str, str | None] | None = None
+        if self._special:
+            manager = attributes.pop(MANAGER, None)
+            if self._custom:
+                custom = {name: attributes.pop(key) for key, name in self._custom}
         return DesiredUser(
             position=position,
             profile_id=profile_id,
@@ -259,6 +271,8 @@ class RecordMapper:
             last_name=attributes.get(LAST_NAME),
             start_date=start_date,
             warnings=tuple(warnings),
+            manager=manager,
+            custom_attributes=custom,
         )
 
     def _optional_values(

@@ -59,6 +59,11 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     last_name: str | None
     start_date: str | None = None  # `YYYY-MM-DD`: new users get usernames in its order (§5)
     warnings: tuple[str, ...] = ()
+    # The mapping key `manager` (§11.2): the manager's profile id, None when not mapped or empty.
+    manager: str | None = None
+    # The mapping keys `attributes.<name>` (§11.3): custom attribute name → text or None;
+    # None (not an empty dict per record) when the mapping has no such key.
+    custom_attributes: dict[str, str | None] | None = None
 
     @property
     def email_key(self) -> str:
@@ -90,6 +95,12 @@ class DirectoryUser(msgspec.Struct, frozen=True, gc=False):
     email: str
     state: UserState
     attributes: dict[str, str | None]  # the mapped attributes as JumpCloud has them
+    # Read only when the mapping has the key `manager`: the manager's JumpCloud `_id`.
+    manager: str | None = None
+    # Read only when the mapping has `attributes.<name>` keys: the user's whole custom
+    # attribute list as JumpCloud sent it (each item kept as it came, to be sent back
+    # unchanged); None when it was not read.
+    custom_attributes: tuple[Any, ...] | None = None
 
     @property
     def employee_identifier(self) -> str | None:
@@ -121,6 +132,15 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     outcome: Outcome = Outcome.UPDATED  # the outcome when the write succeeds
     reason: str | None = None  # e.g. "adopted by email"
+    # Manager links to a user this run creates (§11.2): the stream position of that user's
+    # CREATE action. Its `_id` goes into `payload["manager"]` once the create has answered;
+    # the action waits for it, except `manager_followup` ones (a create in a cycle of new
+    # users), which are created without it and get it by one PUT afterwards.
+    manager_pending: int | None = None
+    manager_followup: bool = False
+    # The username rule of a CREATE (§11.5), for a retry with the next number.
+    username_base: str | None = None
+    username_max_length: int | None = None
 
 
 class RecordResult(msgspec.Struct, kw_only=True, gc=False):

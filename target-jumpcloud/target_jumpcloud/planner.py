@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from target_jumpcloud import attributes as custom
 from target_jumpcloud.directory import Directory
-from target_jumpcloud.mapping_rules import EMAIL
+from target_jumpcloud.managers import link_managers
+from target_jumpcloud.mapping_rules import EMAIL, MANAGER, custom_name
 from target_jumpcloud.model import (
     REASON_KEPT_SUSPENDED,
     Action,
@@ -25,12 +27,17 @@ from target_jumpcloud.model import (
     UserState,
 )
 from target_jumpcloud.settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
-from target_jumpcloud.usernames import UsernameAllocator, base_username
+from target_jumpcloud.usernames import (
+    DEFAULT_USERNAME_TEMPLATE,
+    UsernameAllocator,
+    template_base,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from target_jumpcloud.settings import SuspensionLimit, SyncSettings
+    from target_jumpcloud.usernames import UsernameTemplate
 
 REASON_ADOPTED = "adopted by email"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
@@ -52,6 +59,9 @@ class PlanOptions:
     max_suspensions: SuspensionLimit = field(
         default_factory=lambda: parse_suspension_limit(DEFAULT_MAX_SUSPENSIONS)
     )
+    create_only: frozenset[str] = frozenset()  # §11.4: sent at creation, never compared
+    username_template: UsernameTemplate = DEFAULT_USERNAME_TEMPLATE  # §11.5
+    username_max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.user_state_on_create is UserState.SUSPENDED:
@@ -64,6 +74,9 @@ class PlanOptions:
             user_state_on_create=settings.user_state_on_create,
             reactivate_suspended_users=settings.reactivate_suspended_users,
             max_suspensions=settings.max_suspensions,
+            create_only=settings.create_only_attributes,
+            username_template=settings.username_template or DEFAULT_USERNAME_TEMPLATE,
+            username_max_length=settings.username_max_length,
         )
 
 
@@ -261,6 +274,11 @@ class _Planner:
         self.superseded = superseded
         self._allocator = allocator
         self.matched: set[str] = set()
+        create_only = options.create_only
+        self._create_only = create_only
+        self._custom_create_only = frozenset(
+            name for key in create_only if (name := custom_name(key)) is not None
+        )
 
     @property
     def allocator(self) -> UsernameAllocator:
@@ -289,6 +307,10 @@ class _Planner:
             return _result(desired, Outcome.SKIPPED, REASON_INACTIVE_NEW)
         payload: dict[str, object] = {"username": None}
         payload.update((k, v) for k, v in desired.attributes.items() if v is not None)
+        if desired.custom_attributes:
+            items = custom.create_list(desired.custom_attributes)
+            if items:
+                payload[custom.LIST_FIELD] = items
         payload["state"] = self.options.user_state_on_create.value
         payload["suspended"] = False
         return Action(
@@ -299,25 +321,61 @@ class _Planner:
         """Give each create its username: earliest start date first, then stream order (§5).
 
         So the colleague who joined first keeps the plain name, whatever order the source
-        pages its records in. Records without a start date come after those with one.
+        pages its records in. Records without a start date come after those with one. The
+        base comes from `username_template`, cut to `username_max_length` (§11.5).
         """
         creates.sort(key=_start_date_order)
+        template, max_length = self.options.username_template, self.options.username_max_length
         for action in creates:
             desired = action.desired
-            username = self.allocator.allocate(
-                base_username(desired.first_name, desired.last_name, desired.email)
-            )
+            base = template_base(template, desired.first_name, desired.last_name, desired.email)
+            username = self.allocator.allocate(base, max_length)
             action.username = username
             action.payload["username"] = username
+            action.username_base = base
+            action.username_max_length = max_length
+
+    def _custom_changes(
+        self, desired: DesiredUser, user: DirectoryUser
+    ) -> tuple[list[object] | None, dict[str, Change]]:
+        """The user's custom attribute list to send (None: unchanged) and its changes."""
+        managed = desired.custom_attributes or {}
+        if self._custom_create_only:
+            managed = {k: v for k, v in managed.items() if k not in self._custom_create_only}
+        if not managed:
+            return None, {}
+        if user.custom_attributes is None:  # never guess a list that PUT would replace
+            raise ValueError(
+                "internal error: custom attributes are mapped but the directory was read "
+                "without the `attributes` field"
+            )
+        return custom.merge(managed, user.custom_attributes)
+
+    def _compared(
+        self, desired: DesiredUser, user: DirectoryUser
+    ) -> tuple[Mapping[str, str | None], Mapping[str, str | None]]:
+        """The attributes compared: desired and current, without the create-only ones."""
+        current = user.attributes
+        if EMAIL not in current:
+            current = {**current, EMAIL: user.email}
+        wanted = desired.attributes
+        if self._create_only:  # §11.4: never compared after creation
+            wanted = {k: v for k, v in wanted.items() if k not in self._create_only}
+            current = {k: v for k, v in current.items() if k not in self._create_only}
+        return wanted, current
 
     def _existing_user(
         self, desired: DesiredUser, user: DirectoryUser, *, adopted: bool
     ) -> Action | RecordResult:
         self.matched.add(user.id)
-        current = user.attributes
-        if EMAIL not in current:
-            current = {**current, EMAIL: user.email}
-        if desired.attributes == current:  # the common case: nothing changed
+        wanted: Mapping[str, str | None] = desired.attributes
+        current: Mapping[str, str | None] = user.attributes
+        if self._create_only or EMAIL not in current:
+            wanted, current = self._compared(desired, user)
+        custom_list, custom_changes = (
+            self._custom_changes(desired, user) if desired.custom_attributes else (None, None)
+        )
+        if wanted == current and not custom_changes:  # the common case: nothing changed
             if not adopted and desired.active is not (user.state is _SUSPENDED):
                 # No change, no state to set, nothing to say: what the steps below conclude.
                 return RecordResult(
@@ -331,7 +389,7 @@ class _Planner:
                 )
             changes: dict[str, Change] = {}
         else:
-            changes = diff_attributes(desired.attributes, current)
+            changes = diff_attributes(wanted, current)
         if EMAIL in changes:
             blocker = self.directory.email_holder(desired.email, exclude_id=user.id)
             if blocker is not None:
@@ -356,9 +414,12 @@ class _Planner:
             state_pair = {"state": UserState.SUSPENDED.value, "suspended": True}
 
         joined = "; ".join(reasons) or None
-        if not changes and not state_pair:
+        if not changes and not state_pair and not custom_changes:
             return _result(desired, Outcome.UNCHANGED, joined, user)
         payload: dict[str, object] = {attr: new for attr, (_, new) in changes.items()}
+        if custom_changes:
+            changes.update(custom_changes)
+            payload[custom.LIST_FIELD] = custom_list
         payload.update(state_pair)
         return Action(
             kind=kind,
@@ -406,6 +467,9 @@ def plan_sync(
             results.append(outcome)
     planner.name_creates(creates)
 
+    actions, results = link_managers(
+        actions, results, records, directory, create_only=MANAGER in options.create_only
+    )
     suspensions = sum(1 for action in actions if action.kind is ActionKind.SUSPEND)
     matched = len(planner.matched)
     return Plan(
@@ -432,20 +496,29 @@ def apply_to_directory(
     """A copy of `directory` as it would be after every action succeeded (nothing else changes).
 
     Pure: used to check that a second plan is empty, and for dry-run previews. `new_id`
-    names created users (default "new-<stream position>").
+    names created users (default "new-<stream position>"). A manager this run creates
+    (`manager_pending`) is linked by that id, follow-ups included; a custom attribute list
+    sent replaces the user's whole list, as JumpCloud's PUT does.
     """
     result = Directory(directory)
+    created = {a.desired.position: new_id(a) for a in plan.actions if a.kind is ActionKind.CREATE}
     for action in plan.actions:
         payload = action.payload
+        manager = _payload_text(payload, MANAGER)
+        if action.manager_pending is not None:
+            manager = created[action.manager_pending]
+        custom_list = payload.get(custom.LIST_FIELD)
         if action.kind is ActionKind.CREATE:
             attributes = {name: _payload_text(payload, name) for name in action.desired.attributes}
             result.add(
                 DirectoryUser(
-                    id=new_id(action),
+                    id=created[action.desired.position],
                     username=str(payload["username"]),
                     email=str(payload[EMAIL]),
                     state=UserState(str(payload["state"])),
                     attributes=attributes,
+                    manager=manager,
+                    custom_attributes=tuple(custom_list) if isinstance(custom_list, list) else (),
                 )
             )
             continue
@@ -463,6 +536,10 @@ def apply_to_directory(
                 email=str(payload.get(EMAIL, user.email)),
                 state=UserState(str(payload["state"])) if "state" in payload else user.state,
                 attributes=attributes,
+                manager=manager if manager is not None else user.manager,
+                custom_attributes=(
+                    tuple(custom_list) if isinstance(custom_list, list) else user.custom_attributes
+                ),
             )
         )
     return result

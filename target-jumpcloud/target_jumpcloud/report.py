@@ -8,21 +8,22 @@ ever holds the API key: they are built only from `RecordResult`s, which never se
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from target_jumpcloud.atomic import write_atomically
+from target_jumpcloud.managers import missing_manager_id
 from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
 
 if TYPE_CHECKING:
     import logging
+    import os
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 SUMMARY_LISTED: Final = 10  # records listed per outcome in the summary
 _LISTED_OUTCOMES: Final = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.FAILED)
@@ -99,6 +100,16 @@ class RunReport:
         """Active workers whose JumpCloud user stays suspended (reactivation is off)."""
         return [r for r in self.records if r.reason and REASON_KEPT_SUSPENDED in r.reason]
 
+    def missing_managers(self) -> dict[str, int]:
+        """Manager profile id → how many records name it while it has no JumpCloud user."""
+        found: dict[str, int] = {}
+        for result in self.records:
+            for warning in result.warnings:
+                profile_id = missing_manager_id(warning)
+                if profile_id is not None:
+                    found[profile_id] = found.get(profile_id, 0) + 1
+        return found
+
     # -- the one-screen summary ----------------------------------------------------------------
 
     def summary_lines(self, listed: int = SUMMARY_LISTED) -> list[str]:
@@ -128,6 +139,7 @@ class RunReport:
                 "left suspended because reactivate_suspended_users is off"
                 f" (e.g. {', '.join(_describe(r) for r in kept[:3])})"
             )
+        lines.extend(self._missing_manager_lines(listed))
         warned = [r for r in self.records if r.warnings]
         if warned:
             lines.append(
@@ -137,6 +149,20 @@ class RunReport:
         if self.message:
             lines.append(self.message)
         return lines
+
+    def _missing_manager_lines(self, listed: int) -> list[str]:
+        """One line naming the managers that have no JumpCloud user (§11.2), if any."""
+        missing = self.missing_managers()
+        if not missing:
+            return []
+        names = list(missing)
+        more = f" and {len(names) - listed} more" if len(names) > listed else ""
+        line = (
+            f"{sum(missing.values())} record(s) name a manager with no JumpCloud user, so "
+            f"their manager was left as it is: manager profile id(s) "
+            f"{', '.join(names[:listed])}{more}"
+        )
+        return [line]
 
     def log_summary(self, logger: logging.Logger) -> None:
         """Log the summary, one INFO line per entry (the caller logs the verdict)."""
@@ -161,23 +187,7 @@ class RunReport:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report atomically: a temporary file beside it, then a rename."""
-        target = Path(path).expanduser()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        payload = _report_bytes(self.to_json())
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(payload)
-                stream.flush()
-                os.fsync(stream.fileno())
-            temp.replace(target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomically(path, _report_bytes(self.to_json()))
 
 
 def _report_bytes(data: dict[str, Any]) -> bytes:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from target_jumpcloud.auth import ServiceAccount, default_token_url
-from target_jumpcloud.mapping_rules import check_mapping
+from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.model import UserState
+from target_jumpcloud.username_rules import UsernameTemplate, check_max_length, check_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ _T = TypeVar("_T")
 DEFAULT_API_URL = "https://console.jumpcloud.com/api"
 DEFAULT_WORKER_STREAM = "people"
 DEFAULT_MAX_SUSPENSIONS = "20%"
+DEFAULT_PLAN_MAX_AGE_HOURS = 24.0
 MIN_PERCENT_LIMIT = 5  # a percentage limit never allows fewer suspensions than this
 _PERCENT_MAX = 100
 
@@ -155,6 +157,15 @@ class SyncSettings:
     dry_run: bool
     report_path: str | None
     service_account: ServiceAccount | None = None
+    # §11.4-11.5 (the defaults keep part one's behaviour)
+    create_only_attributes: frozenset[str] = frozenset()
+    username_template: UsernameTemplate | None = None  # None: the default `{first}.{last}`
+    username_max_length: int | None = None
+    plan_path: str | None = None  # write every run's plan here (§14)
+    apply_plan: str | None = None  # apply this reviewed plan instead of reading a stream
+    apply_plan_id: str | None = None  # the plan_id an approval pins
+    plan_max_age_hours: float = DEFAULT_PLAN_MAX_AGE_HOURS
+    review_html: bool = False  # write the report's review page beside it
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -197,6 +208,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         checked(_mapping_overrides, config.get("mapping"), default=None)
     )
     problems.extend(mapping_problems)
+    no_files: tuple[str | None, str | None] = (None, None)
+    plan_path, apply_plan = checked(_plan_files, config, default=no_files)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -219,10 +232,43 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         dry_run=checked(_flag, config, "dry_run", default=False),
         report_path=checked(_optional_text, config, "report_path", default=None),
+        create_only_attributes=checked(
+            parse_create_only, config.get("create_only_attributes"), mapping, default=frozenset()
+        ),
+        username_template=checked(_username_template, config, default=None),
+        username_max_length=checked(_username_max_length, config, default=None),
+        plan_path=plan_path,
+        apply_plan=apply_plan,
+        apply_plan_id=checked(_optional_text, config, "apply_plan_id", default=None),
+        plan_max_age_hours=checked(
+            parse_plan_max_age_hours,
+            config.get("plan_max_age_hours"),
+            default=DEFAULT_PLAN_MAX_AGE_HOURS,
+        ),
+        review_html=checked(_flag, config, "review_html", default=False),
     )
     if problems:
         raise ConfigError(*problems)
     return settings
+
+
+def _username_template(config: Mapping[str, Any]) -> UsernameTemplate | None:
+    """`username_template` (§11.5); blank counts as absent (an empty environment variable)."""
+    value = config.get("username_template")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    template, problems = check_template(value)
+    if problems:
+        raise ConfigError(*problems)
+    return template
+
+
+def _username_max_length(config: Mapping[str, Any]) -> int | None:
+    """`username_max_length` (§11.5): None or an integer of at least 8."""
+    length, problems = check_max_length(config.get("username_max_length"))
+    if problems:
+        raise ConfigError(*problems)
+    return length
 
 
 def _check_load_method(config: Mapping[str, Any]) -> None:
@@ -232,6 +278,36 @@ def _check_load_method(config: Mapping[str, Any]) -> None:
             "load_method: target-jumpcloud always creates and updates users and never "
             "deletes one; only 'upsert' is accepted (or leave the setting out)"
         )
+
+
+def parse_plan_max_age_hours(raw: object) -> float:
+    """`plan_max_age_hours`: a positive number of hours (text from an environment variable too)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return DEFAULT_PLAN_MAX_AGE_HOURS
+    value: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ConfigError(
+            f"plan_max_age_hours: expected a positive number of hours, got {_shown(raw)}"
+        )
+    return value
+
+
+def _plan_files(config: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`plan_path` and `apply_plan` (§14): applying a plan makes none, so not both."""
+    plan_path = _optional_text(config, "plan_path")
+    apply_plan = _optional_text(config, "apply_plan")
+    if plan_path and apply_plan:
+        raise ConfigError(
+            "apply_plan: applies a reviewed plan and makes none; leave plan_path unset for this run"
+        )
+    return plan_path, apply_plan
 
 
 def _api_url(config: Mapping[str, Any]) -> str:
@@ -297,6 +373,50 @@ def _secret_text(config: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"{name}: expected a string")
     return value.strip() or None
+
+
+# Attributes that identify the user or carry its state: they must stay in step (§11.4).
+_NEVER_CREATE_ONLY = ("email", "employeeIdentifier", "state")
+_NOT_CREATE_ONLY = frozenset({*_NEVER_CREATE_ONLY, *READ_ONLY_KEYS})
+
+
+def parse_create_only(value: object, mapping: Mapping[str, str]) -> frozenset[str]:
+    """`create_only_attributes`: mapped attribute names sent at creation only (§11.4).
+
+    A list of names (a JSON text of one is read too, as environment values are text). Each
+    must be a key of the mapping (`department`, `manager`, `attributes.costCode`...), so a
+    typo cannot silently leave an attribute synced; `email`, `employeeIdentifier` and
+    `state` cannot be create-only.
+    """
+    setting = "create_only_attributes"
+    if value is None or value == "":
+        return frozenset()
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:  # a comma list, as an environment value may be
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{setting}: expected a list of JumpCloud attribute names")
+    names = [item.strip() for item in value]
+    problems = []
+    for name in names:
+        if name in _NEVER_CREATE_ONLY:
+            problems.append(
+                f"{setting}: {name} cannot be create-only (email, employeeIdentifier and "
+                "state are always kept in step)"
+            )
+        elif name in READ_ONLY_KEYS:
+            problems.append(f"{setting}: {name} is never sent to JumpCloud")
+        elif name not in mapping:
+            problems.append(
+                f"{setting}: {name!r} is not an attribute of the mapping "
+                f"(mapped: {', '.join(k for k in mapping if k not in _NOT_CREATE_ONLY)})"
+            )
+    if problems:
+        raise ConfigError(*problems)
+    return frozenset(names)
 
 
 def _raw_max_suspensions(config: Mapping[str, Any]) -> object:

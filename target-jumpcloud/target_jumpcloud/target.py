@@ -170,7 +170,14 @@ class TargetJumpCloud(Target):
         self.sync_run.start()
 
     def listen_after_start(self, file_input: IO[str] | None) -> None:
-        """Check the key and start the directory load, then read the input (fail fast)."""
+        """Check the key and start the directory load, then read the input (fail fast).
+
+        With `apply_plan`, the reviewed plan is applied instead and no input is read: the
+        standard input may be empty, closed or a terminal.
+        """
+        if self.settings.apply_plan:
+            self.sync_run.apply_reviewed_plan()
+            return
         self.start()
         self.listen(file_input)
 

@@ -19,7 +19,7 @@ import pytest
 from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES
 
 from tests.conftest import DEEL_TOKEN, JUMPCLOUD_KEY
-from tests.emulators.workforce import generate_workforce, work_email_of
+from tests.emulators.workforce import work_email_of
 from tests.tap_deel.tap_helpers import ALL_STREAMS
 
 if TYPE_CHECKING:
@@ -41,36 +41,6 @@ def meltano_executable() -> str:
     if found is None:
         pytest.fail("meltano is not installed: run the tests through `make test`")
     return found
-
-
-@pytest.fixture
-def deel(deel_emulator: EmulatorServer[DeelEmulator]) -> EmulatorServer[DeelEmulator]:
-    """A Deel emulator with a seeded workforce; the rate limit off keeps the suite fast."""
-    deel_emulator.app.set_workforce(generate_workforce(WORKERS, seed=11))
-    deel_emulator.app.rate_limit_enabled = False
-    return deel_emulator
-
-
-@pytest.fixture
-def env(
-    tmp_path: Path,
-    deel: EmulatorServer[DeelEmulator],
-    jumpcloud_emulator: EmulatorServer[JumpCloudEmulator],
-) -> dict[str, str]:
-    """The environment of one Meltano run: emulator URLs and keys, and private state files."""
-    return {
-        **os.environ,
-        "MELTANO_ENVIRONMENT": "dev",
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "TAP_DEEL_API_TOKEN": DEEL_TOKEN,
-        "TAP_DEEL_API_URL": f"{deel.url}/rest/v2",
-        "TARGET_JUMPCLOUD_API_KEY": JUMPCLOUD_KEY,
-        "TARGET_JUMPCLOUD_API_URL": f"{jumpcloud_emulator.url}/api",
-        "TARGET_JUMPCLOUD_REPORT_PATH": str(tmp_path / "report.json"),
-        "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "jsonl"),
-        "TARGET_JSONL_DO_TIMESTAMP_FILE": "false",
-    }
 
 
 def meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,9 @@ the strict side, so that code which passes here also passes against the real ser
   100 is a 400 (never silently clamped).
 * `state` and `suspended` always agree: either one given moves both, a conflicting pair is 400,
   and PUT cannot set STAGED.
+* `manager` must be the `_id` of another existing user (else 400); `null` clears it. A PUT
+  with `attributes` replaces the whole custom attribute list; each name is 1-31 letters or
+  digits, unique ignoring case, and each value text (400 otherwise).
 * The `/state/*` endpoints answer 200 with an empty body (the spec promises no user object) and
   409 for a transition JumpCloud does not document (activate is STAGED → ACTIVATED only).
 * Every API route takes `x-api-key` or a service account's `Authorization: Bearer` token
@@ -61,6 +64,7 @@ VIEW_CACHE_SIZE = 16
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CUSTOM_NAME = re.compile(r"[A-Za-z0-9]{1,31}")
 _AND_FILTER_KEY = re.compile(r"filter(?:\[\d*\])?")
 _OR_FILTER_KEY = re.compile(r"filter\[or\]\[\d*\]")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -260,6 +264,23 @@ def _check_body(body: dict[str, Json], allowed: dict[str, _Type]) -> None:
         if spec is None:
             raise _bad(f"unknown field '{key}'")
         spec.check(value, key)
+
+
+def _check_custom_attributes(body: dict[str, Json]) -> None:
+    """Custom attribute names: letters and digits, fewer than 32, unique (here: ignoring case).
+
+    JumpCloud's console states the rule; whether the API enforces it is not documented, so
+    the emulator does (strict side). Values are text of at most 1024 characters, never null
+    (checked with the body's types).
+    """
+    seen: set[str] = set()
+    for position, item in enumerate(body.get("attributes") or ()):
+        name = item["name"]
+        if not _CUSTOM_NAME.fullmatch(name):
+            raise _bad(f"attributes[{position}].name must be 1-31 letters or digits, got {name!r}")
+        if name.casefold() in seen:
+            raise _bad(f"attributes[{position}].name {name!r} is not unique")
+        seen.add(name.casefold())
 
 
 def _check_identity(body: dict[str, Json]) -> None:
@@ -966,6 +987,7 @@ class JumpCloudEmulator(EmulatorApp):
             if name not in body:
                 raise _bad(f"{name} is required")
         _check_identity(body)
+        _check_custom_attributes(body)
         state, suspended = _state_on_create(
             body.get("state"), body.get("suspended"), self.default_state
         )
@@ -1012,6 +1034,7 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad("state STAGED cannot be set on an existing user")
         _check_body(body, PUT_FIELDS)
         _check_identity(body)
+        _check_custom_attributes(body)
         state, suspended = _state_on_update(
             current["state"], body.get("state"), body.get("suspended")
         )

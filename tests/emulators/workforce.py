@@ -1099,11 +1099,33 @@ def _status_plan(rng: random.Random, n: int) -> list[str]:
     return statuses
 
 
+@dataclass(frozen=True)
+class ManagerQuirks:
+    """Awkward reporting lines, opt-in (contract §11.2): what a real Deel org chart holds.
+
+    Drawn from a random stream of their own after the workforce is built, so a workforce
+    generated without them stays byte for byte what it always was. Each quirk takes active
+    workers with a work email who manage no one (the CEO never), so the counts below are
+    exact when the workforce has enough of them (and as many as it has otherwise).
+    """
+
+    chain: int = 8  # one extra chain of this many people, each managing the next
+    cycles: int = 2  # reporting cycles, alternately of two and three people
+    outside: int = 3  # people whose manager is no one in the workforce (left, another org)
+    without_email: int = 2  # managers with no work email, of three reports each
+    reports_without_email: int = 3
+
+    def cycle_sizes(self) -> list[int]:
+        """The size of each cycle: 2, 3, 2, 3, ..."""
+        return [2 + i % 2 for i in range(self.cycles)]
+
+
 def generate_workforce(
     n: int,
     seed: int,
     *,
     domain: str = "acme.example",
+    manager_quirks: ManagerQuirks | None = None,
     effective_dates: EffectiveDates | None = None,
 ) -> Workforce:
     """A deterministic workforce of `n` people (same `n` and `seed` -> an identical result).
@@ -1111,7 +1133,10 @@ def generate_workforce(
     About 3% are terminated (`inactive`), 2% onboarding, 0.5% pre-contract (`invited`/`draft`),
     the rest `active`. With n >= 128 every special scenario (`_SPECIALS`) is present; smaller
     workforces hold as many of them as a quarter of their size allows, most important first.
-    `effective_dates` adds dated workers and time zones (see `add_effective_dates`).
+    Everyone but the CEO has a `direct_manager` (a tree, spans of six); `manager_quirks`
+    adds deeper chains, cycles, managers outside the workforce and managers without a work
+    email; `effective_dates` adds dated workers and time zones (see `add_effective_dates`).
+    Both are off by default.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -1120,12 +1145,112 @@ def generate_workforce(
     gc.disable()
     try:
         workforce = _generate(n, seed, domain)
+        if manager_quirks is not None:
+            add_manager_quirks(workforce, manager_quirks)
         if effective_dates is not None:
             add_effective_dates(workforce, effective_dates)
         return workforce
     finally:
         if collecting:
             gc.enable()
+
+
+def add_manager_quirks(workforce: Workforce, quirks: ManagerQuirks) -> dict[str, list[str]]:
+    """Rewire some reporting lines as `quirks` says; returns the profile ids of each quirk.
+
+    The keys: `chain` (top first), `cycles` (the members, cycle after cycle), `outside`
+    (the people whose manager is outside), `outside_managers` (those managers' ids),
+    `without_email` (the managers stripped of their work email) and their `reports`.
+    """
+    rng = random.Random(f"manager-quirks-{workforce.seed}-{len(workforce.people)}")
+    people = workforce.people
+    pool = [
+        p
+        for p in people
+        if p["hiring_status"] == ACTIVE_STATUS
+        and p["direct_manager"] is not None
+        and not p["direct_reports"]
+        and work_email_of(p)
+    ]
+    rng.shuffle(pool)
+    manager_of: dict[str, dict[str, Any]] = {
+        p["id"]: p["direct_manager"] for p in people if p["direct_manager"] is not None
+    }
+    by_id = {p["id"]: p for p in people}
+    chosen: dict[str, list[str]] = {key: [] for key in _QUIRK_KEYS}
+
+    def take(count: int) -> list[Person]:
+        picked = pool[:count]
+        del pool[:count]
+        return picked
+
+    chain = take(quirks.chain)
+    for above, below in itertools.pairwise(chain):
+        manager_of[below["id"]] = {"id": above["id"]}
+    chosen["chain"] = [p["id"] for p in chain]
+    for size in quirks.cycle_sizes():
+        members = take(size)
+        for index, member in enumerate(members):
+            manager_of[member["id"]] = {"id": members[(index + 1) % len(members)]["id"]}
+        chosen["cycles"] += [p["id"] for p in members]
+    for person in take(quirks.outside):
+        outside = _outside_manager(rng, workforce.domain)
+        manager_of[person["id"]] = outside
+        chosen["outside"].append(person["id"])
+        chosen["outside_managers"].append(outside["id"])
+    for manager in take(quirks.without_email):
+        _drop_work_email(manager)
+        chosen["without_email"].append(manager["id"])
+        for report in take(quirks.reports_without_email):
+            manager_of[report["id"]] = {"id": manager["id"]}
+            chosen["reports"].append(report["id"])
+    _relink(people, by_id, manager_of)
+    return chosen
+
+
+_QUIRK_KEYS = ("chain", "cycles", "outside", "outside_managers", "without_email", "reports")
+
+
+def _outside_manager(rng: random.Random, domain: str) -> dict[str, Any]:
+    """A `direct_manager` reference to someone who is not in the workforce."""
+    number = 900_000 + _below(rng, 99_999)
+    return {
+        "id": _uuid(rng),
+        "first_name": "Former",
+        "last_name": f"Manager{number}",
+        "work_email": f"former.manager{number}@{domain}",
+        "worker_id": number,
+    }
+
+
+def _drop_work_email(person: Person) -> None:
+    """Remove every work address (emails[] and employments), as a worker who never had one."""
+    work = work_email_of(person)
+    person["emails"] = [
+        e for e in person["emails"] if e.get("type") != "work" and e.get("value") != work
+    ]
+    personal = next((e["value"] for e in person["emails"] if e.get("value")), None)
+    for employment in person["employments"]:
+        employment["work_email"] = None
+        if employment.get("email") == work:
+            employment["email"] = personal
+
+
+def _relink(
+    people: list[Person], by_id: dict[str, Person], manager_of: dict[str, dict[str, Any]]
+) -> None:
+    """Rebuild `direct_manager`, `direct_reports` and their count from `manager_of`."""
+    reports: dict[str, list[Person]] = {}
+    for person in people:
+        ref = manager_of.get(person["id"])
+        manager = by_id.get(ref["id"]) if ref is not None else None
+        person["direct_manager"] = _manager_ref(manager) if manager is not None else ref
+        if manager is not None and person["hiring_status"] != INACTIVE_STATUS:
+            reports.setdefault(manager["id"], []).append(person)
+    for person in people:
+        mine = reports.get(person["id"], [])
+        person["direct_reports"] = [_report_ref(r) for r in mine]
+        person["direct_reports_count"] = len(mine)
 
 
 # -- effective dates (opt-in) ---------------------------------------------------------------------

@@ -169,7 +169,6 @@ def test_bad_paths_refused(key, path):
         ("displayName", r"did you mean 'displayname'\?"),
         ("jobtitle", r"did you mean 'jobTitle'\?"),
         ("suspended", r"^mapping: unknown JumpCloud attribute 'suspended'"),
-        ("manager", r"^mapping: unknown JumpCloud attribute 'manager'"),
         ("password", r"^mapping: unknown JumpCloud attribute 'password'"),
         ("attributes", r"^mapping: unknown JumpCloud attribute 'attributes'"),
         ("phoneNumbers", r"^mapping: unknown JumpCloud attribute 'phoneNumbers'"),

@@ -769,8 +769,8 @@ def test_directory_user_fields():
             "costCenter": "100",
             "employeeIdentifier": None,
             "company": None,
-            "attributes": None,
         },
+        custom_attributes=({"name": "n", "value": "v"},),  # the custom list is read whole
     )
     assert directory_user({"_id": "a", "id": "b"}, []).id == "a"
 

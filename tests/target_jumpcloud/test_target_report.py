@@ -171,7 +171,7 @@ def test_report_is_replaced_atomically(tmp_path, monkeypatch):
     def broken_dumps(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("target_jumpcloud.report.os.fsync", broken_dumps)
+    monkeypatch.setattr("target_jumpcloud.atomic.os.fsync", broken_dumps)
     with pytest.raises(OSError, match="disk full"):
         report.write(path)
     assert json.loads(path.read_text(encoding="utf-8")) == {"old": True}

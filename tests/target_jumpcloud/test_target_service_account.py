@@ -359,3 +359,25 @@ def test_a_bad_credentials_config_is_one_line_and_no_request(
     for secret in (SECRET, "8675309111", "key-also-given", BASIC):
         assert secret not in result.stderr + result.stdout
     assert app.requests() == []
+
+
+def test_plan_then_apply_with_a_service_account_keeps_the_plan_free_of_secrets(
+    app, server, tmp_path
+) -> None:
+    plan = tmp_path / "plan.json"
+    people = workforce(3)
+    planned = run_cli(
+        sa_config(server, tmp_path, dry_run=True, plan_path=str(plan), review_html=True),
+        singer_text(people, state=STATE),
+        tmp_path,
+    )
+    assert planned.returncode == EXIT_OK, planned.stderr
+    assert plan.exists()
+    assert (tmp_path / "report.html").exists()
+    assert app.write_count == 0
+    applied = run_cli(sa_config(server, tmp_path, apply_plan=str(plan)), "", tmp_path)
+    assert applied.returncode == EXIT_OK, applied.stderr
+    assert app.user_count == 3
+    assert app.oauth.grants == 2  # one token per run
+    assert_no_secret(planned, app, tmp_path)  # the plan, both reports, the review page
+    assert_no_secret(applied, app, tmp_path)
