@@ -81,7 +81,7 @@ def jc_user(user_id: str, like: dict[str, Any], **attrs: Any) -> DirectoryUser:
 
 def directory(**grace: Any) -> Directory:
     """Ada and Alan in step; Grace reports to Ada (planned: to Alan) and was an employee."""
-    fields = {"employeeType": "employee", "manager": "u1"}
+    fields: dict[str, Any] = {"employeeType": "employee", "manager": "u1"}
     fields["attributes"] = [ADMIN, {"name": "workerType", "value": "employee"}]
     fields.update(grace)
     return Directory(
