@@ -92,7 +92,8 @@ def make_plan(url: str, people: list[dict[str, Any]], path: Path, **settings: An
 
 def apply(url: str, path: Path, **settings: Any) -> TargetJumpCloud:
     """An apply run of the plan file at `path` (it reads no input)."""
-    target = make_target(url, apply_plan=str(path), mapping=MAPPING, **settings)
+    settings.setdefault("mapping", MAPPING)
+    target = make_target(url, apply_plan=str(path), **settings)
     target.listen_after_start(None)
     return target
 
@@ -334,3 +335,23 @@ def test_create_only_attributes_are_in_the_create_and_never_in_an_update(
     (put,) = writes(app)
     assert put.body == {"employeeType": "eor", "location": "Paris"}
     assert by_profile(app)["p1"]["attributes"] == [{"name": "workerType", "value": "contractor"}]
+
+
+def test_an_apply_reads_what_the_plan_writes_whatever_its_own_mapping(
+    app, jumpcloud_api_url, tmp_path
+):
+    """The apply's config need not map `manager` or the custom attribute: the plan decides."""
+    ada = reports_to("p1", "Ada", "Lovelace", None, hiring_type="contractor")
+    first_sync(jumpcloud_api_url, [ada, reports_to("p2", "Alan", "Turing", "p1")])
+    (user,) = [u for u in app.users() if u["employeeIdentifier"] == "p1"]
+    admin_edit(jumpcloud_api_url, user["_id"], attributes=[ADMIN, *user["attributes"]])
+    path = tmp_path / "plan.json"
+    people = [{**ada, "hiring_type": "eor"}, reports_to("p2", "Alan", "Turing", None)]
+    make_plan(jumpcloud_api_url, people, path)
+    app.reset_log()
+    apply(jumpcloud_api_url, path, mapping={})
+    (put,) = writes(app)
+    assert put.body["attributes"] == [ADMIN, {"name": "workerType", "value": "eor"}]
+    app.reset_log()
+    apply(jumpcloud_api_url, path, mapping={})
+    assert writes(app) == []
