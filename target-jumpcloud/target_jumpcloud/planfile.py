@@ -965,7 +965,11 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                 payload[MANAGER] = manager.user_id
             pending = manager.pending
             if kind is not ActionKind.CREATE:
-                changes[MANAGER] = (self.manager.before_username, self.manager.after_username)
+                change = self.manager  # (as the planner reports it: the `_id` of an unknown user)
+                changes[MANAGER] = (
+                    change.before_username or change.before,
+                    change.after_username or change.after,
+                )
         return Action(
             kind=kind,
             desired=desired,

@@ -319,3 +319,63 @@ def test_the_review_shows_managers_by_username_and_each_custom_attribute() -> No
     assert changes["attributes.workerType"] == ("employee", "contractor")
     kate = {c.attribute: (c.old, c.new) for c in rows["p4"].changes}
     assert kate["manager"] == (None, "frances.allen")
+
+
+# -- property: the apply sends what the run would have sent -----------------------------------
+
+STAFF = [
+    reports_to(f"s{n}", f"First{n}", f"Last{n}", None, hiring_type=kind)
+    for n, kind in enumerate(["employee", "contractor", "eor", "employee", "contractor", "eor"])
+]
+
+
+@FAST
+@given(
+    managers=st.lists(
+        st.integers(min_value=-1, max_value=len(STAFF) - 1),
+        min_size=len(STAFF),
+        max_size=len(STAFF),
+    ),
+    existing=st.lists(st.booleans(), min_size=len(STAFF), max_size=len(STAFF)),
+    kinds=st.lists(
+        st.sampled_from(["employee", "contractor", "eor"]), min_size=len(STAFF), max_size=len(STAFF)
+    ),
+)
+def test_applying_a_fresh_plan_sends_exactly_what_the_run_would_send(
+    managers: list[int], existing: list[bool], kinds: list[str]
+) -> None:
+    workers = [
+        {**w, "direct_manager": {"id": f"s{m}"} if m >= 0 else None, "hiring_type": kinds[n]}
+        for n, (w, m) in enumerate(zip(STAFF, managers, strict=True))
+    ]
+    users = Directory(
+        [
+            jc_user(f"u{n}", w, manager="u0" if n else None)
+            for n, w in enumerate(STAFF)
+            if existing[n]
+        ]
+    )
+    plan = make_plan(workers, users)
+    doc = plan_document(plan, users, SETTINGS, created_at=MADE)
+    check = check_drift(loaded(doc), users)
+    assert check.results == []
+    planned = {a.desired.profile_id: a for a in plan.actions}
+    applied = {a.desired.profile_id: a for a in check.actions}
+    assert set(applied) == set(planned)
+    profile_at = {a.desired.position: a.desired.profile_id for a in plan.actions}
+    profile_at_apply = {a.desired.position: a.desired.profile_id for a in check.actions}
+    for pid, action in planned.items():
+        again = applied[pid]
+        assert again.kind is action.kind
+        assert again.payload == action.payload
+        assert again.changes == action.changes
+        waits = action.manager_pending
+        assert (
+            profile_at_apply.get(again.manager_pending)
+            if again.manager_pending is not None
+            else None
+        ) == (profile_at[waits] if waits is not None else None)
+    # One follow-up per cycle of new users, in the run as in the apply.
+    assert sum(a.manager_followup for a in check.actions) == sum(
+        a.manager_followup for a in plan.actions
+    )
