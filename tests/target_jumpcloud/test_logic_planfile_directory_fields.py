@@ -25,7 +25,7 @@ from target_jumpcloud.planfile import (
     plan_settings,
 )
 from target_jumpcloud.planner import PlanOptions, plan_sync
-from target_jumpcloud.review import review_from_plan
+from target_jumpcloud.review import render_html, render_markdown, review_from_plan
 from target_jumpcloud.settings import parse_settings
 
 from tests.target_jumpcloud.test_logic_planfile import MADE, SETTINGS, worker
@@ -319,6 +319,11 @@ def test_the_review_shows_managers_by_username_and_each_custom_attribute() -> No
     assert changes["attributes.workerType"] == ("employee", "contractor")
     kate = {c.attribute: (c.old, c.new) for c in rows["p4"].changes}
     assert kate["manager"] == (None, "frances.allen")
+    page, summary = render_html(review), render_markdown(review)
+    for text in (page, summary):
+        assert "attributes.workerType" in text
+        assert "ada.lovelace" in text
+        assert "alan.turing" in text
 
 
 # -- property: the apply sends what the run would have sent -----------------------------------
