@@ -181,6 +181,7 @@ def test_the_document_names_each_write_with_its_before_and_after_values() -> Non
         "unchanged": 2,
         "suspended": 1,
         "reactivated": 1,
+        "scheduled": 0,
         "skipped": 0,
         "conflict": 0,
         "failed": 0,
