@@ -83,6 +83,7 @@ _OUTCOME_OF: Final = {
     ActionKind.UPDATE: Outcome.UPDATED,
     ActionKind.SUSPEND: Outcome.SUSPENDED,
     ActionKind.REACTIVATE: Outcome.REACTIVATED,
+    ActionKind.SCHEDULE: Outcome.SCHEDULED,
 }
 _STATE_FIELDS: Final = frozenset({"state", "suspended"})
 _NOT_ATTRIBUTES: Final = frozenset({"username", "state", "suspended"})
@@ -378,6 +379,8 @@ def action_document(action: Action, directory: Directory) -> dict[str, Any]:
     document["state"] = state
     document["reason"] = action.reason
     document["warnings"] = list(desired.warnings)
+    if action.schedule:  # §12 (a plan carrying them is refused on apply for now: load_plan)
+        document["schedule"] = [line.report_entry() for line in action.schedule]
     return document
 
 

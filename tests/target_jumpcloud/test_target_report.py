@@ -153,6 +153,7 @@ def test_json_report_shape(tmp_path):
         "jumpcloud_id": "66b0",
         "outcome": "created",
         "reason": None,
+        "schedule": [],  # §12: every record carries its schedule, empty when none
     }
     assert data["records"][1]["changes"] == {
         "jobTitle": ["Dev", "CTO"],
