@@ -358,7 +358,8 @@ class SyncRun:
         for action in plan.actions:
             kinds[action.kind] += 1
         self.logger.info(
-            "Planned %d records: %d create, %d update, %d suspend, %d reactivate; "
+            "Planned %d records: %d create, %d update, %d suspend, %d reactivate, "
+            "%d with scheduled state changes only; "
             "%d need no write; %d suspension(s) against a limit of %d (max_suspensions %s, "
             "%d JumpCloud users matched)",
             len(self.records),
@@ -366,6 +367,7 @@ class SyncRun:
             kinds[ActionKind.UPDATE],
             kinds[ActionKind.SUSPEND],
             kinds[ActionKind.REACTIVATE],
+            kinds[ActionKind.SCHEDULE],
             len(plan.results),
             plan.suspensions,
             plan.suspension_limit,

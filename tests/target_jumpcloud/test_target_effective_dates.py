@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from target_jumpcloud.engine import GuardTripped, RecordsFailed
+from target_jumpcloud.engine import DirectoryUnavailable, GuardTripped, RecordsFailed
+from target_jumpcloud.model import (
+    Action,
+    ActionKind,
+    DesiredUser,
+    Outcome,
+    RecordResult,
+    UserState,
+)
+from target_jumpcloud.planfile import PlanFileError
+from target_jumpcloud.schedules import JobChange, JobPlan
+from target_jumpcloud.scheduling import apply_schedules
 
 from tests.target_jumpcloud.target_io_helpers import (
     PEOPLE_SCHEMA,
+    fast_client,
+    make_target,
     person,
     record_message,
     run_target,
@@ -272,3 +286,79 @@ def test_with_effective_dating_off_no_scheduled_state_request_is_made(
     assert app.requests(path=f"{JOBS}.*") == []
     assert {e["outcome"] for e in report["records"]} == {"created"}
     assert all(e["schedule"] == [] for e in report["records"])
+
+
+def test_scheduled_states_that_cannot_be_loaded_stop_the_run_before_any_write(
+    app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
+) -> None:
+    app.faults.script("500", method="GET", path=JOBS, count=100)
+
+    with pytest.raises(DirectoryUnavailable, match="scheduled user states"):
+        sync(jumpcloud_api_url, tmp_path, STARTER, LEAVER)
+
+    assert writes(app) == []
+
+
+def test_a_stop_asked_before_the_jobs_leaves_them_for_the_next_run(
+    app: JumpCloudEmulator, jumpcloud_api_url: str
+) -> None:
+    seed_user(app, "ben.cole", "ben.cole@acme.example", employeeIdentifier="p2")
+    (ben,) = app.find_users(employeeIdentifier="p2")
+    line = JobPlan(
+        UserState.SUSPENDED,
+        dt.datetime.fromisoformat(at(5, "23:59").replace("Z", "+00:00")),
+        JobChange.SCHEDULED,
+    )
+    desired = DesiredUser(
+        position=0,
+        profile_id="p2",
+        email="ben.cole@acme.example",
+        active=True,
+        attributes={},
+        first_name="Ben",
+        last_name="Cole",
+    )
+    action = Action(
+        kind=ActionKind.SCHEDULE,
+        desired=desired,
+        payload={},
+        user_id=str(ben["_id"]),
+        username="ben.cole",
+        outcome=Outcome.SCHEDULED,
+        schedule=(line,),
+    )
+    planned = RecordResult(
+        position=0,
+        deel_id="p2",
+        email=desired.email,
+        outcome=Outcome.SCHEDULED,
+        jumpcloud_id=str(ben["_id"]),
+        schedule=(line,),
+    )
+    stop = threading.Event()
+    stop.set()
+
+    (result,) = apply_schedules([action], [planned], fast_client(jumpcloud_api_url), stop=stop)
+
+    assert result.outcome is Outcome.FAILED
+    assert result.reason is not None
+    assert "not applied: the run was interrupted" in result.reason
+    assert app.requests(path=f"{JOBS}.*") == []
+
+
+def test_a_plan_file_lists_the_jobs_and_applying_it_is_refused(
+    app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    sync(jumpcloud_api_url, tmp_path, STARTER, dry_run=True, plan_path=str(plan))
+    document = json.loads(plan.read_text(encoding="utf-8"))
+    (create,) = document["actions"]
+    assert create["schedule"] == [
+        {"state": "ACTIVATED", "at": at(10, "09:00"), "change": "scheduled"}
+    ]
+    app.reset_log()
+
+    with pytest.raises(PlanFileError, match="schedules state changes"):
+        make_target(jumpcloud_api_url, apply_plan=str(plan), **EFFECTIVE).listen_after_start(None)
+
+    assert writes(app) == []
