@@ -150,7 +150,8 @@ class SyncRun:
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )
             self._directory_thread.start()
-            if self.settings.effective_dating.enabled:
+            reviewed = self._reviewed
+            if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
                 self._jobs_thread = threading.Thread(
                     target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True
                 )

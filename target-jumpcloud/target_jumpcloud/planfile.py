@@ -46,17 +46,21 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
+from target_jumpcloud.schedules import JobChange, JobPlan
+from target_jumpcloud.scheduling import counts_as_suspension
 from target_jumpcloud.settings import (
     ConfigError,
     SuspensionLimit,
     parse_plan_max_age_hours,
 )
+from target_jumpcloud.zones import format_instant, parse_instant
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping, Sequence
 
     from target_jumpcloud.directory import Directory
+    from target_jumpcloud.schedules import ScheduledJob
 
 PLAN_FORMAT: Final = "target-jumpcloud-plan"
 PLAN_VERSION: Final = 1
@@ -379,9 +383,37 @@ def action_document(action: Action, directory: Directory) -> dict[str, Any]:
     document["state"] = state
     document["reason"] = action.reason
     document["warnings"] = list(desired.warnings)
-    if action.schedule:  # §12 (a plan carrying them is refused on apply for now: load_plan)
-        document["schedule"] = [line.report_entry() for line in action.schedule]
+    if action.schedule:  # §12: checked against the user's jobs again on apply
+        document["schedule"] = [schedule_line_document(line) for line in action.schedule]
     return document
+
+
+def schedule_line_document(line: JobPlan) -> dict[str, str]:
+    """One schedule line as the plan file holds it: the report's fields, and the job's.
+
+    `job_id` is the job it cancels or keeps; `previous_at` the instant a reschedule moves from.
+    """
+    entry = line.report_entry()
+    if line.job_id is not None:
+        entry["job_id"] = line.job_id
+    if line.previous_at is not None:
+        entry["previous_at"] = format_instant(line.previous_at)
+    return entry
+
+
+def _schedule_line(entry: Mapping[str, Any]) -> JobPlan:
+    """A schedule line of a loaded plan (validated by the schema; `at` read as UTC)."""
+    at = parse_instant(entry["at"])
+    previous = parse_instant(entry.get("previous_at"))
+    if at is None:
+        raise PlanFileError(f"apply_plan: schedule time {entry['at']!r} is not an ISO 8601 time")
+    return JobPlan(
+        state=UserState(entry["state"]),
+        at=at,
+        change=JobChange(entry["change"]),
+        job_id=entry.get("job_id"),
+        previous_at=previous,
+    )
 
 
 def _attribute_text(name: str, value: object) -> str:
@@ -710,6 +742,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     warnings: tuple[str, ...] = ()
     first_name: str | None = None
     last_name: str | None = None
+    schedule: tuple[JobPlan, ...] = ()  # §12: the reviewed job lines
 
     @property
     def outcome(self) -> Outcome:
@@ -744,6 +777,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             warnings=tuple(document["warnings"]),
             first_name=names.get("first"),
             last_name=names.get("last"),
+            schedule=tuple(_schedule_line(entry) for entry in document.get("schedule") or ()),
         )
 
     def to_action(
@@ -752,11 +786,14 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         *,
         with_state: bool = True,
         reason: str | None = None,
+        schedule: tuple[JobPlan, ...] | None = None,
     ) -> Action:
         """The `Action` the applier runs: the whole action, or only `attributes` (and the state).
 
-        A SUSPEND or REACTIVATE whose state is left out becomes a plain UPDATE.
+        A SUSPEND or REACTIVATE whose state is left out becomes a plain UPDATE; one with
+        nothing left to write but jobs (`schedule`, default: every line) a SCHEDULE.
         """
+        lines = self.schedule if schedule is None else schedule
         names = list(self.attributes) if attributes is None else list(attributes)
         after = {name: self.attributes[name].after for name in names}
         desired = DesiredUser(
@@ -787,6 +824,8 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                 payload["suspended"] = self.state.after is UserState.SUSPENDED
             elif kind is not ActionKind.UPDATE:
                 kind = ActionKind.UPDATE
+            if not payload and any(line.change is not JobChange.KEPT for line in lines):
+                kind = ActionKind.SCHEDULE
         return Action(
             kind=kind,
             desired=desired,
@@ -796,6 +835,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             changes=changes,
             outcome=_OUTCOME_OF[kind],
             reason=self.reason if reason is None else reason,
+            schedule=lines,
         )
 
 
@@ -811,6 +851,11 @@ class LoadedPlan:
     matched_users: int
     actions: tuple[PlannedAction, ...]
     records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_schedules(self) -> bool:
+        """Whether an action changes scheduled jobs (the apply run must read them)."""
+        return any(line.change is not JobChange.KEPT for a in self.actions for line in a.schedule)
 
     def attribute_names(self) -> list[str]:
         """Every attribute some action writes: the directory must be read with these."""
@@ -845,8 +890,8 @@ def load_plan(
     In this order, each refusal one line naming the setting (`PlanFileError`): the file must
     be a plan file whose actions hash to its `plan_id`; `apply_plan_id`, when given, must be
     that `plan_id`; the plan must be at most `max_age_hours` old at `now` (and not from the
-    future beyond a few minutes of clock skew); a plan with scheduled state changes is
-    refused, since this version cannot check them against JumpCloud.
+    future beyond a few minutes of clock skew). Its scheduled state changes (§12) are
+    checked against the users' jobs by `check_drift`.
     """
     shown = str(path)
     limit_hours = parse_plan_max_age_hours(max_age_hours)
@@ -875,13 +920,6 @@ def load_plan(
         raise PlanFileError(
             f"apply_plan: the plan in {shown} says it was made at {document['created_at']}, "
             "in the future: check the clocks, then make a new plan"
-        )
-    scheduled = [a["deel_id"] for a in document["actions"] if a.get("schedule")]
-    if scheduled:
-        raise PlanFileError(
-            f"apply_plan: {shown} schedules state changes (profile id {scheduled[0]}"
-            f"{' and others' if len(scheduled) > 1 else ''}), which this version of "
-            "target-jumpcloud cannot apply; nothing was written"
         )
     actions = tuple(
         PlannedAction.from_document(position, action)
@@ -915,7 +953,7 @@ class DriftCheck:
 
     def as_plan(self, *, matched_users: int, max_suspensions: SuspensionLimit) -> Plan:
         """A `Plan` for the applier and the guard (counted on what is still to apply)."""
-        suspensions = sum(1 for action in self.actions if action.kind is ActionKind.SUSPEND)
+        suspensions = sum(1 for action in self.actions if counts_as_suspension(action))
         return Plan(
             actions=list(self.actions),
             results=list(self.results),
@@ -1038,6 +1076,19 @@ def _check_create(
             if user.username.lower() == action.username.lower()
             else (f"created as {user.username!r}, not {action.username!r}")
         )
+        pending_jobs, _, _ = _check_jobs(action.schedule, directory.jobs_of(user.id))
+        if any(line.change is not JobChange.KEPT for line in pending_jobs):
+            # The create was done by an earlier apply whose jobs were not all made.
+            existing = msgspec.structs.replace(
+                action,
+                kind=ActionKind.UPDATE,
+                jumpcloud_id=user.id,
+                username=user.username,
+                attributes={},
+                state=None,
+            )
+            note = f"{REASON_ALREADY} ({what})"
+            return existing.to_action([], with_state=False, reason=note, schedule=pending_jobs)
         return _already(action, what, user)
     details = [
         f"profile id {action.deel_id} is now linked to JumpCloud user {_label(user)}"
@@ -1087,15 +1138,63 @@ def _check_existing(action: PlannedAction, directory: Directory) -> Action | Rec
             before = action.state.before.value if action.state.before else "(none)"
             drifted.append(f"state: {before} → {user.state.value}")
     drifted.extend(_taken_since(action, user, directory, pending))
+    jobs, jobs_done, jobs_drifted = _check_jobs(action.schedule, directory.jobs_of(user.id))
+    done.extend(jobs_done)
+    drifted.extend(jobs_drifted)
     if drifted:
         return _conflict(action, drifted, user)
-    if not pending and not state_pending:
+    jobs_pending = any(line.change is not JobChange.KEPT for line in jobs)
+    if not pending and not state_pending and not jobs_pending:
         return _already(action, ", ".join(done), user)
     reason = action.reason
     if done:
         note = f"{REASON_ALREADY}: {', '.join(done)}"
         reason = f"{reason}; {note}" if reason else note
-    return action.to_action(pending, with_state=state_pending, reason=reason)
+    return action.to_action(pending, with_state=state_pending, reason=reason, schedule=jobs)
+
+
+def _check_jobs(
+    lines: Sequence[JobPlan], jobs: Sequence[ScheduledJob]
+) -> tuple[tuple[JobPlan, ...], list[str], list[str]]:
+    """The reviewed job lines against the user's jobs now (§12).
+
+    Returns the lines still to apply (kept lines stay, for the report), what is already as
+    planned, and what changed since the plan was made: a job to cancel or move that is gone
+    while its replacement is not there.
+    """
+    ids = {job.id for job in jobs}
+    made = {(job.state, job.at) for job in jobs}
+    still: list[JobPlan] = []
+    done: list[str] = []
+    drifted: list[str] = []
+    for line in lines:
+        label = f"{line.state.value} job at {format_instant(line.at)}"
+        there = (line.state, line.at) in made
+        if line.change is JobChange.KEPT:
+            still.append(line)
+        elif line.change is JobChange.SCHEDULED:
+            if there:
+                done.append(label)
+            else:
+                still.append(line)
+        elif line.change is JobChange.CANCELLED:
+            if line.job_id in ids:
+                still.append(line)
+            else:
+                done.append(f"{label} cancelled")
+        elif line.job_id in ids:  # rescheduled, the old job still there
+            still.append(line if not there else replace_change(line, JobChange.CANCELLED))
+        elif there:
+            done.append(label)
+        else:
+            old = format_instant(line.previous_at) if line.previous_at else "?"
+            drifted.append(f"{line.state.value} job at {old} is gone")
+    return tuple(still), done, drifted
+
+
+def replace_change(line: JobPlan, change: JobChange) -> JobPlan:
+    """`line` with another change (a reschedule half done: only its cancel is left)."""
+    return JobPlan(line.state, line.previous_at or line.at, change, line.job_id)
 
 
 def _taken_since(

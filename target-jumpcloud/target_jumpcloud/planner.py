@@ -37,6 +37,7 @@ from target_jumpcloud.schedules import (
     decide,
     read_worker_dates,
 )
+from target_jumpcloud.scheduling import counts_as_suspension
 from target_jumpcloud.settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.usernames import (
     DEFAULT_USERNAME_TEMPLATE,
@@ -600,16 +601,6 @@ def plan_sync(
         suspensions=suspensions,
         suspension_limit=options.max_suspensions.limit_for(matched),
     )
-
-
-def counts_as_suspension(action: Action) -> bool:
-    """Whether the guard counts the action: it suspends now, or makes or moves a suspension job.
-
-    (§12: a kept job was counted when it was made; a cancellation suspends no one.)
-    """
-    if action.kind is ActionKind.SUSPEND:
-        return True
-    return any(line.state is _SUSPENDED and line.schedules for line in action.schedule)
 
 
 def _start_date_order(action: Action) -> tuple[bool, str, int]:

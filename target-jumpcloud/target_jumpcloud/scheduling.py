@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from msgspec.structs import replace
 
 from target_jumpcloud.client import AuthenticationError, JumpCloudError
-from target_jumpcloud.model import Outcome
+from target_jumpcloud.model import ActionKind, Outcome, UserState
 from target_jumpcloud.schedules import JobChange, batch_schedules
 
 if TYPE_CHECKING:
@@ -27,11 +27,21 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from target_jumpcloud.client import JumpCloudClient
-    from target_jumpcloud.model import Action, RecordResult, UserState
+    from target_jumpcloud.model import Action, RecordResult
 
 logger = logging.getLogger("target-jumpcloud.applier")
 
 _NOT_WRITTEN = (Outcome.FAILED, Outcome.CONFLICT, Outcome.SKIPPED)
+
+
+def counts_as_suspension(action: Action) -> bool:
+    """Whether the guard counts the action: it suspends now, or makes or moves a suspension job.
+
+    (§12: a kept job was counted when it was made; a cancellation suspends no one.)
+    """
+    if action.kind is ActionKind.SUSPEND:
+        return True
+    return any(line.state is UserState.SUSPENDED and line.schedules for line in action.schedule)
 
 
 def changes_jobs(action: Action) -> bool:

@@ -22,7 +22,6 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
-from target_jumpcloud.planfile import PlanFileError
 from target_jumpcloud.schedules import JobChange, JobPlan
 from target_jumpcloud.scheduling import apply_schedules
 
@@ -346,19 +345,52 @@ def test_a_stop_asked_before_the_jobs_leaves_them_for_the_next_run(
     assert app.requests(path=f"{JOBS}.*") == []
 
 
-def test_a_plan_file_lists_the_jobs_and_applying_it_is_refused(
+def apply(api_url: str, plan: Path, tmp_path: Path) -> dict[str, Any]:
+    report = tmp_path / "applied.json"
+    # Effective dating need not be on: a plan with job changes has the jobs read.
+    target = make_target(api_url, apply_plan=str(plan), report_path=str(report))
+    target.listen_after_start(None)
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    return data
+
+
+def test_a_reviewed_plan_applies_its_jobs_and_a_second_apply_writes_nothing(
     app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
 ) -> None:
+    sync(jumpcloud_api_url, tmp_path, LEAVER)
     plan = tmp_path / "plan.json"
-    sync(jumpcloud_api_url, tmp_path, STARTER, dry_run=True, plan_path=str(plan))
+    moved = {**LEAVER, "last_day": day(9)}
+    sync(jumpcloud_api_url, tmp_path, STARTER, moved, dry_run=True, plan_path=str(plan))
     document = json.loads(plan.read_text(encoding="utf-8"))
-    (create,) = document["actions"]
-    assert create["schedule"] == [
-        {"state": "ACTIVATED", "at": at(10, "09:00"), "change": "scheduled"}
-    ]
+    lines = {a["deel_id"]: a["schedule"] for a in document["actions"]}
+    assert lines["p2"][0]["change"] == "rescheduled"
+    assert lines["p2"][0]["previous_at"] == at(5, "23:59")
+    assert jobs_of(app, "p2") == [("SUSPENDED", at(5, "23:59"))]  # the dry run wrote nothing
+
+    apply(jumpcloud_api_url, plan, tmp_path)
+    assert jobs_of(app, "p1") == [("ACTIVATED", at(10, "09:00"))]
+    assert jobs_of(app, "p2") == [("SUSPENDED", at(9, "23:59"))]
+
+    app.reset_log()
+    report = apply(jumpcloud_api_url, plan, tmp_path)
+    assert writes(app) == []
+    assert {e["outcome"] for e in report["records"]} == {"unchanged"}
+
+
+def test_a_job_gone_since_the_plan_was_made_is_a_conflict(
+    app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
+) -> None:
+    sync(jumpcloud_api_url, tmp_path, LEAVER)
+    plan = tmp_path / "plan.json"
+    moved = {**LEAVER, "last_day": day(9)}
+    sync(jumpcloud_api_url, tmp_path, moved, dry_run=True, plan_path=str(plan))
+    for scheduled in app.jobs():  # an administrator cancels it by hand
+        fast_client(jumpcloud_api_url).cancel_scheduled_job(str(scheduled["scheduledJobId"]))
     app.reset_log()
 
-    with pytest.raises(PlanFileError, match="schedules state changes"):
-        make_target(jumpcloud_api_url, apply_plan=str(plan), **EFFECTIVE).listen_after_start(None)
+    report = apply(jumpcloud_api_url, plan, tmp_path)
 
+    (entry,) = report["records"]
+    assert entry["outcome"] == "conflict"
+    assert f"SUSPENDED job at {at(5, '23:59')} is gone" in entry["reason"]
     assert writes(app) == []
