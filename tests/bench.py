@@ -296,6 +296,29 @@ class _DeelHost:
         self.deel.prewarm()
         return {"update": changed + terminated, "create": new, "people": len(self.deel.people)}
 
+    def move_last_days(self, *, moved: int, cancelled: int) -> list[str]:
+        """HR moves future leavers' last days a week later and cancels terminations (§12).
+
+        Returns the profile ids of the `moved` ones.
+        """
+        from tests.emulators.workforce import primary_employment
+
+        leavers = list(self.deel.workforce.effective.get("future_leavers", ()))
+        if len(leavers) < moved + cancelled:
+            raise ValueError("not enough future leavers to change")
+        by_id = {p["id"]: p for p in self.deel.people}
+        for index, person_id in enumerate(leavers[: moved + cancelled]):
+            person = by_id[person_id]
+            places = [person, primary_employment(person) or {}]
+            fields = ("direct_employee_termination_last_day", "termination_last_day")
+            for place, name in itertools.product(places, fields):
+                if place.get(name):
+                    day = dt.date.fromisoformat(str(place[name])[:10]) + dt.timedelta(days=7)
+                    place[name] = f"{day.isoformat()}T00:00:00.000Z" if index < moved else None
+            self.deel.update_person(person_id)
+        self.deel.prewarm()
+        return [str(person_id) for person_id in leavers[:moved]]
+
     def reset_logs(self) -> None:
         self.deel.reset_log()
         self.deel.reset_rate_limit()
@@ -366,6 +389,18 @@ class _JumpCloudHost:
             "post_floor": sum(math.ceil(users / JUMPCLOUD_PAGE) for users in per_pair.values()),
             "suspended": sum(1 for u in self.jumpcloud.users() if u.get("state") == "SUSPENDED"),
         }
+
+    def job_pairs_of(self, profile_ids: list[str]) -> int:
+        """Distinct (state, instant) among the jobs of these workers' users."""
+        wanted = set(profile_ids)
+        ids = {u["_id"] for u in self.jumpcloud.users() if u.get("employeeIdentifier") in wanted}
+        return len(
+            {
+                (j["state"], j["scheduledDate"])
+                for j in self.jumpcloud.jobs()
+                if j["systemUserId"] in ids
+            }
+        )
 
     def counts(self) -> dict[str, Any]:
         jc = self.jumpcloud.requests()
@@ -959,6 +994,46 @@ class Bench:
             )
         )
 
+    def effective_changes(self, n: int, *, moved: int, cancelled: int) -> Row:
+        """Last days moved a week later and terminations cancelled (§12).
+
+        DELETEs = the cancellations (the old half of each move included); POSTs <= one per
+        new (state, instant).
+        """
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        users = int(self.host.counts()["jc_users"])
+        pending = int(self.host.jumpcloud.call("job_counts")["jobs"])
+        moved_ids = self.host.deel.call("move_last_days", moved=moved, cancelled=cancelled)
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=EFFECTIVE_SETTINGS)
+        )
+        jobs = self.host.jumpcloud.call("job_counts")
+        pairs = int(self.host.jumpcloud.call("job_pairs_of", profile_ids=moved_ids))
+        deletes = moved + cancelled
+        deel_floor = pages(n, DEEL_PAGE)
+        goal_s = RATE_LIMITED_SLACK * deel_seconds(deel_floor) + write_seconds(deletes + pairs)
+        return self._add(
+            _row(
+                "effective dates, changes",
+                n,
+                result,
+                counts,
+                floors=(
+                    deel_floor,
+                    pages(users, JUMPCLOUD_PAGE) + pending // JUMPCLOUD_PAGE + 1,
+                    deletes + pairs,
+                ),
+                floor_s=deel_seconds(deel_floor) + write_seconds(deletes + pairs),
+                goal=(
+                    f"{moved} last days moved, {cancelled} cancelled: DELETEs "
+                    f"{jobs['deletes']}/{deletes}, POSTs {jobs['posts']} <= {pairs} new "
+                    f"(state, instant); <= {RATE_LIMITED_SLACK:g} x Deel floor + writes "
+                    f"({goal_s:.2f} s)"
+                ),
+                ok=jobs["deletes"] == deletes and jobs["posts"] <= pairs and result.wall <= goal_s,
+            )
+        )
+
     def first_sync_managers(self, n: int, built: dict[str, int]) -> Row:
         """Empty directory, `manager` and two custom attributes mapped: one write per user.
 
@@ -1199,6 +1274,8 @@ def run(
             host.seed_directory()
             bench.effective_first(n_sync)
             bench.effective_steady(n_sync)
+            changed = max(1, n_sync // 1000)  # 10 of 10,000: a tenth of the future leavers
+            bench.effective_changes(n_sync, moved=changed, cancelled=changed)
         if "scaling" in scenarios:
             for n in scaling:
                 bench.workforce(n, seed=n)

@@ -93,9 +93,9 @@ def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
         if r["outcome"] == "skipped" and r["reason"] in REPEATING_REASONS
     )
     quiet.update(
-        f"{r['outcome']}: start date passed and {STILL_STAGED}"
+        f"unchanged: start date passed and {STILL_STAGED}"
         for r in report["records"]
-        if STILL_STAGED in (r["reason"] or "")
+        if r["outcome"] == "unchanged" and STILL_STAGED in (r["reason"] or "")
     )
     for what, count in sorted(quiet.items()):
         print(f"  {count:>4} x {what}")
@@ -107,7 +107,7 @@ def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
             continue
         if record["outcome"] == "skipped" and record["reason"] in REPEATING_REASONS:
             continue
-        if STILL_STAGED in (record["reason"] or ""):
+        if record["outcome"] == "unchanged" and STILL_STAGED in (record["reason"] or ""):
             continue
         changes = record.get("changes") or {}
         detail = "; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in changes.items())

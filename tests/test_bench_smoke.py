@@ -27,6 +27,7 @@ def test_every_scenario_runs_and_counts_requests_and_writes() -> None:
         "steady state, managers",
         "effective dates, first run",
         "effective dates, steady state",
+        "effective dates, changes",
         "scaling",
         "CPU, dry run, limits off",
     }
