@@ -16,6 +16,8 @@ How it measures:
   imports, extraction, planning, the report and exit included.
 
 Run `python -m tests.bench --help` for the options (a subset of scenarios, a smaller N).
+`--service-account` runs the target as a JumpCloud service account (a Bearer token minted
+once per run) instead of the API key; its rows are labelled so.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ TAP = BIN / "tap-deel"
 TARGET = BIN / "target-jumpcloud"
 DEEL_TOKEN = "deel-test-token"
 JUMPCLOUD_KEY = "jc-test-key"
+JUMPCLOUD_CLIENT = ("bench-service-account", "bench-client-secret")  # (--service-account)
+SERVICE_ACCOUNT_LABEL = " (service account)"
 
 DEEL_PAGE = 200  # people per Deel page (the tap's default and Deel's maximum)
 DEEL_RATE = 5  # Deel's requests per second
@@ -90,7 +94,7 @@ def _serve_emulator(conn: Connection, kind: str) -> None:
     if kind == "deel":
         app: Any = DeelEmulator(token=DEEL_TOKEN, rate_limit=True)
     else:
-        app = JumpCloudEmulator(api_key=JUMPCLOUD_KEY)
+        app = JumpCloudEmulator(api_key=JUMPCLOUD_KEY, service_accounts=dict([JUMPCLOUD_CLIENT]))
     with EmulatorServer(app) as server:
         host = _DeelHost(app, server.url) if kind == "deel" else _JumpCloudHost(app, server.url)
         conn.send(host.url)
@@ -563,9 +567,10 @@ def _wait(process: subprocess.Popen[bytes], deadline: float) -> Proc:
 class Workspace:
     """Config files, the catalog and the logs of the runs, in one temporary folder."""
 
-    def __init__(self, folder: Path, host: EmulatorHost) -> None:
+    def __init__(self, folder: Path, host: EmulatorHost, *, service_account: bool = False) -> None:
         self.folder = folder
         self.host = host
+        self.service_account = service_account
         self._catalog: Path | None = None
         self._runs = 0
 
@@ -585,10 +590,19 @@ class Workspace:
         )
 
     def target_config(self, *, dry_run: bool, settings: dict[str, Any] | None = None) -> Path:
+        credentials: dict[str, str] = {"api_key": JUMPCLOUD_KEY}
+        if self.service_account:
+            client_id, client_secret = JUMPCLOUD_CLIENT
+            token_url = self.host.jumpcloud_url.removesuffix("/api") + "/oauth2/token"
+            credentials = {
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "token_url": token_url,
+            }
         return self.write(
             "target.json",
             {
-                "api_key": JUMPCLOUD_KEY,
+                **credentials,
                 "api_url": self.host.jumpcloud_url,
                 "dry_run": dry_run,
                 "report_path": str(self.folder / "report.json"),
@@ -785,6 +799,8 @@ class Bench:
         self.rows: list[Row] = []
 
     def _add(self, row: Row) -> Row:
+        if self.ws.service_account and row.jc_reads is not None:  # (the target ran)
+            row = dataclasses.replace(row, scenario=row.scenario + SERVICE_ACCOUNT_LABEL)
         self.rows.append(row)
         verdict = "ok" if row.ok else "MISSED"
         tap_cpu, target_cpu, emulator_cpu = row.cpu
@@ -1249,6 +1265,7 @@ def run(
     repeat: int = 3,
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
+    service_account: bool = False,
 ) -> list[Row]:
     """Run the chosen scenarios and return their rows (also used by the smoke test)."""
     with contextlib.ExitStack() as stack:
@@ -1256,7 +1273,8 @@ def run(
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        bench = Bench(Workspace(workdir, host), repeat=repeat, echo=echo)
+        workspace = Workspace(workdir, host, service_account=service_account)
+        bench = Bench(workspace, repeat=repeat, echo=echo)
         if "tap" in scenarios or "sync" in scenarios:
             built = bench.workforce(n_sync, seed=7)
             if "tap" in scenarios:
@@ -1310,6 +1328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", type=Path, help="also write the table here (Markdown)")
     parser.add_argument("--workdir", type=Path, help="keep configs, logs and reports here")
+    parser.add_argument(
+        "--service-account",
+        action="store_true",
+        help="authenticate the target as a JumpCloud service account instead of the API key",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.scenarios) - set(ALL_SCENARIOS))
     if unknown:
@@ -1327,6 +1350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios=core,
         repeat=args.repeat,
         workdir=args.workdir,
+        service_account=args.service_account,
     ) if core else []  # fmt: skip
     webhook_rows = []
     if "webhooks" in chosen:  # the receiver's rows (issue #16): tests/bench_webhooks.py

@@ -80,3 +80,16 @@ def merge(
             merged[at] = {**current[at], "value": new}
         changes[change_key(name)] = (old, new)
     return merged, changes
+
+
+def current_text(current: Sequence[Any], name: str) -> str | None:
+    """The value of custom attribute `name` in `current` as text: the first item, ignoring case.
+
+    The item `merge` would set; None when the user has no such attribute.
+    """
+    key = name.casefold()
+    for item in current:
+        item_name = _item_name(item)
+        if item_name is not None and item_name.casefold() == key:
+            return item_text(item)
+    return None

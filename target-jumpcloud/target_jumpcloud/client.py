@@ -6,9 +6,14 @@ connection, 5xx) must not be retried blindly, because JumpCloud may already have
 user. `create_user` raises `UnknownOutcomeError` instead and leaves the decision to the
 applier, which looks the user up first.
 
-Secrets: the API key only ever lives in the session headers. Every message this module
-builds is scrubbed of it, and error messages carry the HTTP status and JumpCloud's short
-`message`, never a response body with people's data.
+Credentials come from an auth provider (`auth.py`): a personal API key (`x-api-key`) or a
+service account's access token (`Authorization: Bearer`), added to each request by a
+`requests` auth hook. A 401 on an API call renews the token once and repeats the call.
+
+Secrets: the key, the client secret and the tokens only ever live in the provider and in
+the request headers. Every message this module builds is scrubbed of them, and error
+messages carry the HTTP status and JumpCloud's short `message`, never a response body with
+people's data (nor a token endpoint's answer, which may hold a token).
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from typing_extensions import override
 
+from target_jumpcloud.auth import (
+    GRANT_FORM,
+    ApiKeyAuth,
+    ServiceAccountAuth,
+    TokenGrant,
+    TokenResponseError,
+    read_token_response,
+)
 from target_jumpcloud.schedules import JOB_STATES, ScheduledJob, read_job
 from target_jumpcloud.settings import require_secure_url
 from target_jumpcloud.zones import format_instant
@@ -38,6 +51,7 @@ if TYPE_CHECKING:
 
     from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
 
+    from target_jumpcloud.auth import AuthProvider, Credential, ServiceAccount
     from target_jumpcloud.model import UserState
 
 logger = logging.getLogger("target-jumpcloud.client")
@@ -59,6 +73,12 @@ _HTTP_UNAUTHORIZED: Final = 401
 _HTTP_FORBIDDEN: Final = 403
 _HTTP_NOT_FOUND: Final = 404
 _TRANSPORT_ERRORS: Final = (requests.ConnectionError, requests.Timeout)
+#: OAuth error codes of a token endpoint that mean: these client credentials are refused.
+_REFUSED_CLIENT: Final = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
+_FORM_HEADERS: Final = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "x-org-id": None,  # (None removes the session's header: the token endpoint needs none)
+}
 #: Test knob: a factor in (0, 1] applied to the computed backoff (never to a server's
 #: Retry-After). The reliability suites run the real CLI with e.g. 0.01 so that hundreds of
 #: retries take seconds, not hours. Unset in production.
@@ -95,7 +115,10 @@ class JumpCloudError(Exception):
 
 
 class AuthenticationError(JumpCloudError):
-    """JumpCloud refused the credentials; `setting` names the one to fix (`api_key`/`org_id`)."""
+    """JumpCloud refused the credentials; `setting` names the one to fix.
+
+    `api_key`, `org_id`, `client_id` (for the service account's pair) or `token_url`.
+    """
 
     def __init__(
         self,
@@ -111,6 +134,13 @@ class AuthenticationError(JumpCloudError):
 
 class UnknownOutcomeError(JumpCloudError):
     """A create whose result is unknown: JumpCloud may or may not have stored the user."""
+
+
+class TokenUnavailableError(JumpCloudError):
+    """The token endpoint could not be reached or kept failing (429/5xx) after retries.
+
+    No `status`: the request that needed the token was never sent.
+    """
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -143,14 +173,19 @@ class JumpCloudClient:
     Retries 429, 5xx, dropped connections and timeouts with capped exponential backoff (with
     jitter) and honours `Retry-After`; never retries any other 4xx. Thread-safe for the
     applier's worker threads: the session's pool holds `pool_size` connections.
+
+    Authenticates with `api_key` or with `service_account` (exactly one); the token grant
+    goes through the same retry policy. `clock` is the service account's clock (tests).
     """
 
     def __init__(
         self,
         api_url: str,
-        api_key: str,
+        api_key: str | None = None,
         org_id: str | None = None,
         *,
+        service_account: ServiceAccount | None = None,
+        clock: Callable[[], float] = time.monotonic,
         timeout: float = 30.0,
         max_retries: int = 5,
         backoff_base: float = 1.0,
@@ -160,9 +195,24 @@ class JumpCloudClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_url = require_secure_url(api_url, "api_url")  # before any connection
-        if not api_key:
-            raise AuthenticationError("no API key given; set `api_key`", setting="api_key")
-        self._api_key = api_key
+        self._service_account = service_account
+        self._auth: AuthProvider
+        if service_account is not None and api_key:
+            raise AuthenticationError(
+                "both an API key and a service account given; set either `api_key` or "
+                "`client_id` and `client_secret`",
+                setting="api_key",
+            )
+        if service_account is not None:
+            require_secure_url(service_account.token_url, "token_url")  # before any connection
+            self._auth = ServiceAccountAuth(service_account, self._grant_token, clock=clock)
+        elif api_key:
+            self._auth = ApiKeyAuth(api_key)
+        else:
+            raise AuthenticationError(
+                "no credentials given; set `api_key`, or `client_id` and `client_secret`",
+                setting="api_key",
+            )
         self.org_id = org_id or None
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -182,7 +232,6 @@ class JumpCloudClient:
         self.session.mount("http://", adapter)
         self.session.headers.update(
             {
-                "x-api-key": api_key,
                 "Accept": "application/json",
                 "Content-Type": "application/json",
                 "User-Agent": "target-jumpcloud",
@@ -193,6 +242,16 @@ class JumpCloudClient:
 
     def __repr__(self) -> str:
         return f"JumpCloudClient(api_url={self.api_url!r}, org_id={self.org_id!r})"
+
+    @property
+    def credential_label(self) -> str:
+        """What authenticates this client, for log lines: "API key" or "service account"."""
+        return "service account" if self._service_account is not None else "API key"
+
+    @property
+    def grants(self) -> int:
+        """Access tokens minted so far in this run (0 with an API key)."""
+        return self._auth.grants if isinstance(self._auth, ServiceAccountAuth) else 0
 
     def pause(self, attempt: int) -> None:
         """Sleep the backoff of `attempt` (the applier's pause before re-sending a create)."""
@@ -569,19 +628,61 @@ class JumpCloudClient:
         idempotent: bool = True,
         read: Callable[[requests.Response], Any] | None = None,
     ) -> Any:  # noqa: ANN401 - decoded JSON
-        """Send one request with the retry policy; return the decoded JSON body.
+        """Send one API request with the retry policy; return the decoded JSON body.
 
-        `read`, when given, reads a successful response instead of `_decode`.
+        `read`, when given, reads a successful response instead of `_decode`. Each attempt
+        carries the provider's current credential; a 401 renews a service account's token
+        once and repeats the request (see `_send`).
         """
-        what = f"{method} {path}"
+        return self._send(
+            method,
+            self.api_url + path,
+            f"{method} {path}",
+            self._auth.current,
+            params=params,
+            json_body=json_body,
+            idempotent=idempotent,
+            read=read,
+            renew=True,
+        )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        credential: Callable[[], Credential],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        read: Callable[[requests.Response], Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        refusal: Callable[[str, int, str | None], JumpCloudError] | None = None,
+        renew: bool = False,
+    ) -> Any:  # noqa: ANN401 - decoded JSON
+        """One request to `url` under the retry policy; `credential()` authenticates each attempt.
+
+        Taking the credential per attempt means a retry after a long wait carries the token
+        of that moment, not one that went stale meanwhile. With `renew`, a 401 asks the
+        provider for a new credential once and sends again at once (JumpCloud refused the
+        request before doing anything, so even a create is safe to repeat); a second 401 is
+        the refusal. `form` sends a form body instead of JSON (the token grant); `refusal`
+        builds the error of a non-retried 4xx (default: the API's, see `_refusal`).
+        """
         attempt = 0
+        renewed = False
         while True:
+            sent = credential()
             try:
                 response = self.session.request(
                     method,
-                    self.api_url + path,
+                    url,
                     params=params,
                     json=json_body,
+                    data=form,
+                    headers=_FORM_HEADERS if form is not None else None,
+                    auth=sent,
                     timeout=self.timeout,
                 )
             except _TRANSPORT_ERRORS as exc:
@@ -600,9 +701,14 @@ class JumpCloudClient:
                 status = response.status_code
                 if status < _HTTP_BAD_REQUEST:
                     return self._decode(response, what) if read is None else read(response)
+                if status == _HTTP_UNAUTHORIZED and renew and not renewed:
+                    renewed = self._auth.renew(sent) is not None
+                    if renewed:
+                        logger.info("%s: the access token was refused (HTTP 401); renewed it", what)
+                        continue
                 api_message = self._api_message(response)
                 if status not in _RETRY_STATUSES:
-                    raise self._refusal(what, status, api_message)
+                    raise (refusal or self._refusal)(what, status, api_message)
                 if not idempotent and status != _HTTP_TOO_MANY:
                     raise UnknownOutcomeError(
                         f"{what}: HTTP {status}{_suffix(api_message)}; "
@@ -622,6 +728,88 @@ class JumpCloudClient:
             self._sleep(delay)
             attempt += 1
 
+    # -- the service account's token grant ---------------------------------------------------
+
+    def _grant_token(self) -> TokenGrant:
+        """Mint an access token: the client-credentials grant, retried as any API read.
+
+        Called by the auth provider, one grant at a time. A grant is safe to repeat (a
+        second token costs nothing), so 429, 5xx and dropped connections are retried.
+
+        Raises:
+            AuthenticationError: The token endpoint refused the grant (exit 3).
+            TokenUnavailableError: It could not be reached, or kept failing (exit 6).
+        """
+        account = self._service_account
+        assert account is not None  # noqa: S101 - only the service account's provider calls it
+        assert isinstance(self._auth, ServiceAccountAuth)  # noqa: S101
+        parts = urlsplit(account.token_url)
+        what = f"POST {parts.hostname}{parts.path}"
+        basic = self._auth.basic_credential()
+        logger.debug("%s: requesting an access token for the service account", what)
+        try:
+            grant: TokenGrant = self._send(
+                "POST",
+                account.token_url,
+                what,
+                lambda: basic,
+                form=GRANT_FORM,
+                read=lambda response: self._read_grant(response, what),
+                refusal=self._grant_refusal,
+            )
+        except AuthenticationError:
+            raise
+        except JumpCloudError as exc:
+            raise TokenUnavailableError(
+                f"Could not get an access token for the service account: {exc}"
+            ) from None
+        logger.info("Got an access token for the service account (valid %.0f s)", grant.expires_in)
+        return grant
+
+    def _read_grant(self, response: requests.Response, what: str) -> TokenGrant:
+        """The token in a successful grant's answer; anything else names `token_url`."""
+        try:
+            return read_token_response(response.json())
+        except (ValueError, TokenResponseError) as exc:
+            reason = str(exc) if isinstance(exc, TokenResponseError) else "not JSON"
+            raise AuthenticationError(
+                f"{what}: HTTP {response.status_code}, but {reason}; check the setting "
+                "`token_url` (it must be JumpCloud's admin OAuth token endpoint)",
+                setting="token_url",
+                status=response.status_code,
+            ) from None
+
+    def _grant_refusal(self, what: str, status: int, api_message: str | None) -> JumpCloudError:
+        """The error of a refused grant: the client pair, the role, or the token URL."""
+        if status == _HTTP_UNAUTHORIZED or (
+            status == _HTTP_BAD_REQUEST and api_message in _REFUSED_CLIENT
+        ):
+            return AuthenticationError(
+                f"JumpCloud refused the service account's credentials (HTTP {status}"
+                f"{_suffix(api_message)}); check the settings `client_id` and `client_secret` "
+                "(the secret may have expired or been rotated, or the service account "
+                "removed)",
+                setting="client_id",
+                status=status,
+                api_message=api_message,
+            )
+        if status == _HTTP_FORBIDDEN:
+            return AuthenticationError(
+                f"{what}: JumpCloud refused the service account a token (HTTP 403"
+                f"{_suffix(api_message)}); check its role and the settings `client_id` and "
+                "`client_secret`",
+                setting="client_id",
+                status=status,
+                api_message=api_message,
+            )
+        return AuthenticationError(
+            f"{what}: the token endpoint answered HTTP {status}{_suffix(api_message)}; check "
+            "the setting `token_url` (it must be JumpCloud's admin OAuth token endpoint)",
+            setting="token_url",
+            status=status,
+            api_message=api_message,
+        )
+
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter (half to full of the step)."""
         step: float = min(self.backoff_cap, self.backoff_base * (2**attempt))
@@ -636,23 +824,37 @@ class JumpCloudClient:
 
     def _refusal(self, what: str, status: int, api_message: str | None) -> JumpCloudError:
         """The exception for a non-retried 4xx; 401/403 name the setting to fix."""
+        service_account = self._service_account is not None
         if status == _HTTP_UNAUTHORIZED:
-            hint = (
-                "check the settings `api_key` and `org_id`"
-                if self.org_id
-                else "check the setting `api_key` (a multi-tenant key also needs `org_id`)"
-            )
+            if service_account:
+                message = (
+                    f"JumpCloud rejected the service account's access token (HTTP 401"
+                    f"{_suffix(api_message)}), a freshly granted one too; check the settings "
+                    "`client_id` and `client_secret`"
+                    + (
+                        " and `org_id`"
+                        if self.org_id
+                        else " (a multi-tenant account also needs `org_id`)"
+                    )
+                )
+                setting = "client_id"
+            else:
+                hint = (
+                    "check the settings `api_key` and `org_id`"
+                    if self.org_id
+                    else "check the setting `api_key` (a multi-tenant key also needs `org_id`)"
+                )
+                message = f"JumpCloud rejected the API key (HTTP 401{_suffix(api_message)}); {hint}"
+                setting = "api_key"
             return AuthenticationError(
-                f"JumpCloud rejected the API key (HTTP 401{_suffix(api_message)}); {hint}",
-                setting="api_key",
-                status=status,
-                api_message=api_message,
+                message, setting=setting, status=status, api_message=api_message
             )
         if status == _HTTP_FORBIDDEN:
-            setting = "org_id" if self.org_id else "api_key"
+            setting = "org_id" if self.org_id else self._auth.settings[0]
+            holder = "the service account's role" if service_account else "the key"
             return AuthenticationError(
                 f"{what}: JumpCloud refused access (HTTP 403{_suffix(api_message)}); "
-                f"check the permissions of the key and the setting `{setting}`",
+                f"check the permissions of {holder} and the setting `{setting}`",
                 setting=setting,
                 status=status,
                 api_message=api_message,
@@ -698,8 +900,11 @@ class JumpCloudClient:
             ) from None
 
     def _scrub(self, text: str) -> str:
-        """Remove the API key from a message, whatever produced it."""
-        return text.replace(self._api_key, "***") if self._api_key else text
+        """Remove every secret (key, client secret, tokens) from a message, whatever made it."""
+        for secret in self._auth.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
 
 _decode_json = msgspec.json.Decoder().decode

@@ -21,12 +21,45 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
     th.Property(
         "api_key",
         th.StringType(nullable=False),
-        required=True,
         secret=True,
         title="API key",
         description=(
-            "JumpCloud API key (sent as `x-api-key`). Give it in the config file or as "
-            "the environment variable `TARGET_JUMPCLOUD_API_KEY`; it is never logged."
+            "A personal JumpCloud API key (sent as `x-api-key`); set this or the service "
+            "account's `client_id` and `client_secret`, not both. Give it in the config "
+            "file or as the environment variable `TARGET_JUMPCLOUD_API_KEY`; it is never "
+            "logged."
+        ),
+    ),
+    th.Property(
+        "client_id",
+        th.StringType(nullable=False),
+        title="Service account client ID",
+        description=(
+            "The client id of a JumpCloud service account (the recommended way, instead "
+            "of `api_key`); needs `client_secret`. Environment variable "
+            "`TARGET_JUMPCLOUD_CLIENT_ID`."
+        ),
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType(nullable=False),
+        secret=True,
+        title="Service account client secret",
+        description=(
+            "The service account's client secret, exchanged for a short-lived access "
+            "token (OAuth 2.0 client credentials). Config file or environment variable "
+            "`TARGET_JUMPCLOUD_CLIENT_SECRET`; it is never logged."
+        ),
+    ),
+    th.Property(
+        "token_url",
+        th.StringType,
+        title="Token URL",
+        description=(
+            "The service account's token endpoint. Default from `api_url`'s region: "
+            "`https://admin-oauth.id.jumpcloud.com/oauth2/token` (EU "
+            "`admin-oauth.id.eu.jumpcloud.com`, IN `admin-oauth.id.in.jumpcloud.com`); "
+            "required when `api_url` is not JumpCloud's. HTTPS except for loopback hosts."
         ),
     ),
     th.Property(

@@ -145,7 +145,10 @@ class SyncRun:
                 return
             self._started = True
             self.client.start_user_listing(compared_fields(self._read_mapping()))
-            self.logger.info("JumpCloud accepted the API key; loading its users in the background")
+            self.logger.info(
+                "JumpCloud accepted the %s; loading its users in the background",
+                self.client.credential_label,
+            )
             self._directory_thread = threading.Thread(
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )

@@ -16,6 +16,7 @@ import click
 from singer_sdk.exceptions import ConfigValidationError, MappingError
 from singer_sdk.plugin_base import _ConfigInput
 
+from target_jumpcloud.auth import basic_authorization
 from target_jumpcloud.client import AuthenticationError, JumpCloudError
 from target_jumpcloud.engine import (
     EXIT_AUTH,
@@ -106,12 +107,21 @@ class Scrubber:
         cls, config: Mapping[str, Any], names: Iterable[str], *, parse_env: bool, prefix: str
     ) -> Scrubber:
         """The secret settings' values, from the config and (with `parse_env`) the environment."""
-        values: list[object] = []
-        for name in names:
-            values.append(config.get(name))
+
+        def given(name: str) -> list[str]:
+            values = [config.get(name)]
             if parse_env:
                 values.append(os.environ.get(f"{prefix}{name.upper()}"))
-        return cls(v for v in values if isinstance(v, str))
+            return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+        secrets = [value for name in names for value in given(name)]
+        # A service account's Basic credential (base64 of `id:secret`) is a secret too.
+        secrets += [
+            basic_authorization(client_id, client_secret).removeprefix("Basic ")
+            for client_id in given("client_id")
+            for client_secret in given("client_secret")
+        ]
+        return cls(secrets)
 
     def __call__(self, text: str) -> str:
         """`text` with every whole occurrence of a secret replaced by `***`."""

@@ -239,6 +239,15 @@ def _action_row(action: Mapping[str, Any]) -> ReviewRow:
         ReviewChange(name, change["before"], change["after"])
         for name, change in action["attributes"].items()
     ]
+    manager = action.get("manager")
+    if manager:  # (§11.2) people know a manager by username; an `_id` only when none is known
+        changes.append(
+            ReviewChange(
+                "manager",
+                manager["before_username"] or manager["before"],
+                manager["after_username"] or manager["after"],
+            )
+        )
     state = action.get("state")
     if state:
         changes.append(ReviewChange("state", state["before"], state["after"]))

@@ -1,8 +1,8 @@
 """Turn the raw target config into validated, typed settings (contract §§2, 7, 10).
 
 Every problem is a `ConfigError` whose message names the setting, so a bad config stops the
-run before any connection with a message an administrator can act on. The API key is never
-echoed: not in an error message, not in a repr.
+run before any connection with a message an administrator can act on. The API key and the
+client secret are never echoed: not in an error message, not in a repr.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from target_jumpcloud.auth import ServiceAccount, default_token_url
 from target_jumpcloud.effective_settings import EffectiveDating, read_effective_dating
 from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.model import UserState
@@ -126,7 +127,8 @@ def require_secure_url(url: str, setting: str) -> str:
     if parts.username is not None or parts.password is not None:
         # requests would send them as Basic auth, to every host the URL names.
         raise ConfigError(
-            f"{setting}: must not carry credentials ({scheme}://{host}); set api_key instead"
+            f"{setting}: must not carry credentials ({scheme}://{host}); give them as "
+            "settings (api_key, or client_id and client_secret) instead"
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"{setting}: must not have a query or a fragment ({scheme}://{host})")
@@ -140,10 +142,13 @@ def require_secure_url(url: str, setting: str) -> str:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """The validated target settings. `api_key` is kept out of the repr on purpose."""
+    """The validated target settings. `api_key` is kept out of the repr on purpose.
+
+    Exactly one of `api_key` and `service_account` is set (see `parse_credentials`).
+    """
 
     api_url: str
-    api_key: str = field(repr=False)
+    api_key: str | None = field(repr=False)
     org_id: str | None
     worker_stream: str
     mapping: dict[str, str]  # the merged attribute mapping (JumpCloud attribute → record path)
@@ -152,6 +157,7 @@ class SyncSettings:
     max_suspensions: SuspensionLimit
     dry_run: bool
     report_path: str | None
+    service_account: ServiceAccount | None = None
     # §11.4-11.5 (the defaults keep part one's behaviour)
     create_only_attributes: frozenset[str] = frozenset()
     username_template: UsernameTemplate | None = None  # None: the default `{first}.{last}`
@@ -197,8 +203,9 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
             return default
 
     checked(_check_load_method, config, default=None)
-    api_key = checked(_api_key, config, default="")
     api_url = checked(_api_url, config, default=DEFAULT_API_URL)
+    no_credentials: tuple[str | None, ServiceAccount | None] = (None, None)
+    api_key, service_account = checked(parse_credentials, config, api_url, default=no_credentials)
     mapping, mapping_problems = check_mapping(
         checked(_mapping_overrides, config.get("mapping"), default=None)
     )
@@ -211,6 +218,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
+        service_account=service_account,
         org_id=checked(_optional_text, config, "org_id", default=None),
         worker_stream=(
             checked(_optional_text, config, "worker_stream", default=None) or DEFAULT_WORKER_STREAM
@@ -308,20 +316,69 @@ def _plan_files(config: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return plan_path, apply_plan
 
 
-def _api_key(config: Mapping[str, Any]) -> str:
-    api_key = config.get("api_key")
-    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
-        raise ConfigError("api_key: required (a JumpCloud API key, from config or environment)")
-    if not isinstance(api_key, str):
-        raise ConfigError("api_key: expected a string")
-    return api_key.strip()
-
-
 def _api_url(config: Mapping[str, Any]) -> str:
     raw_url = config.get("api_url")
     if raw_url is not None and not isinstance(raw_url, str):
         raise ConfigError(f"api_url: expected a URL string, got {type(raw_url).__name__}")
     return require_secure_url(raw_url or DEFAULT_API_URL, "api_url")
+
+
+_CREDENTIAL_SETTINGS = "api_key, client_id, client_secret"
+_EITHER_WAY = (
+    "set either `api_key` (a personal API key) or `client_id` and `client_secret` "
+    "(a JumpCloud service account), from config or environment"
+)
+
+
+def parse_credentials(
+    config: Mapping[str, Any], api_url: str
+) -> tuple[str | None, ServiceAccount | None]:
+    """The one way to authenticate: `(api_key, None)` or `(None, service account)` (§13).
+
+    Exactly one of `api_key` and the pair `client_id` + `client_secret` must be set; both,
+    neither, or half a pair is one `ConfigError` naming the settings. `token_url` defaults
+    from `api_url`'s region and must be set for any `api_url` that is not JumpCloud's. A
+    blank value counts as absent (an empty environment variable). No value is ever echoed.
+
+    Raises:
+        ConfigError: The credentials settings do not give exactly one way.
+    """
+    api_key = _secret_text(config, "api_key")
+    client_id = _secret_text(config, "client_id")
+    client_secret = _secret_text(config, "client_secret")
+    pair = client_id is not None or client_secret is not None
+    if api_key is not None and pair:
+        raise ConfigError(
+            f"{_CREDENTIAL_SETTINGS}: both an API key and a service account are set; "
+            "set either `api_key` or `client_id` and `client_secret`, not both"
+        )
+    if api_key is not None:
+        return api_key, None
+    if not pair:
+        raise ConfigError(f"{_CREDENTIAL_SETTINGS}: no credentials; {_EITHER_WAY}")
+    if client_id is None:
+        raise ConfigError("client_id: required with client_secret (a service account needs both)")
+    if client_secret is None:
+        raise ConfigError("client_secret: required with client_id (a service account needs both)")
+    raw_token_url = _optional_text(config, "token_url")
+    token_url = raw_token_url or default_token_url(api_url)
+    if token_url is None:
+        raise ConfigError(
+            "token_url: required with a service account when api_url is not a JumpCloud "
+            "console URL (no region to derive it from); set the token endpoint's URL"
+        )
+    token_url = require_secure_url(token_url, "token_url")
+    return None, ServiceAccount(client_id, client_secret, token_url)
+
+
+def _secret_text(config: Mapping[str, Any], name: str) -> str | None:
+    """A credential setting: a string or absent (blank = absent); its value is never shown."""
+    value = config.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: expected a string")
+    return value.strip() or None
 
 
 # Attributes that identify the user or carry its state: they must stay in step (§11.4).

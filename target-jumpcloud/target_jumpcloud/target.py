@@ -135,7 +135,11 @@ class TargetJumpCloud(Target):
             options: dict[str, Any] = {"pool_size": self.apply_concurrency + 2}
             options.update(self._client_options)
             self._client = JumpCloudClient(
-                self.settings.api_url, self.settings.api_key, self.settings.org_id, **options
+                self.settings.api_url,
+                self.settings.api_key,
+                self.settings.org_id,
+                service_account=self.settings.service_account,
+                **options,
             )
         return self._client
 

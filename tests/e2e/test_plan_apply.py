@@ -156,6 +156,10 @@ def test_plan_then_apply_through_meltano(jumpcloud_emulator, env, tmp_path):
     creates = [a for a in plan["actions"] if a["kind"] == "create"]
     assert creates
     assert writes(app) == []
+    # The job maps `manager` (§11.2): everyone but the CEO waits for their manager's create.
+    waiting = [a for a in creates if "manager" in a]
+    assert len(waiting) == len(creates) - 1
+    assert {a["manager"]["after_deel_id"] for a in waiting} <= {a["deel_id"] for a in creates}
 
     applied = meltano(
         "invoke",
@@ -170,6 +174,12 @@ def test_plan_then_apply_through_meltano(jumpcloud_emulator, env, tmp_path):
     report = json.loads(Path(env["TARGET_JUMPCLOUD_REPORT_PATH"]).read_text(encoding="utf-8"))
     assert report["counts"]["created"] == len(creates)
     assert len(app.users()) == len(creates)
+    linked = {u["_id"]: u["employeeIdentifier"] for u in app.users()}
+    managers = {u["employeeIdentifier"]: linked.get(u.get("manager", "")) for u in app.users()}
+    assert managers == {
+        a["deel_id"]: a["manager"]["after_deel_id"] if "manager" in a else None for a in creates
+    }
+    assert {e.method for e in writes(app)} == {"POST"}  # managers first: no follow-up PUT
     page = Path(env["TARGET_JUMPCLOUD_REPORT_PATH"]).with_suffix(".html")
     assert page.exists()  # review_html is on in the dev environment
     assert 'data-count="created"' in page.read_text(encoding="utf-8")

@@ -4,6 +4,8 @@ Starts the Deel emulator (with a generated workforce) and an empty JumpCloud emu
 127.0.0.1, prints one JSON line with both API URLs, and serves until SIGINT or SIGTERM.
 The line never carries the tokens; pass your own with --deel-token / --jumpcloud-key (or the
 DEEL_EMULATOR_TOKEN / JUMPCLOUD_EMULATOR_KEY environment variables) when the defaults will not do.
+A JumpCloud service account is registered with --jumpcloud-client-id and the secret in the
+JUMPCLOUD_EMULATOR_CLIENT_SECRET environment variable (never on the command line).
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("JUMPCLOUD_EMULATOR_KEY", "jc-test-key"),
         help="x-api-key the JumpCloud emulator accepts (default: jc-test-key)",
     )
+    parser.add_argument(
+        "--jumpcloud-client-id",
+        default=os.environ.get("JUMPCLOUD_EMULATOR_CLIENT_ID"),
+        help="register a service account with this client id (its secret: the environment "
+        "variable JUMPCLOUD_EMULATOR_CLIENT_SECRET)",
+    )
+    parser.add_argument(
+        "--jumpcloud-token-lifetime",
+        type=float,
+        default=3600.0,
+        help="expires_in of the service account's tokens, in seconds (default 3600)",
+    )
     return parser
 
 
@@ -67,8 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         token=args.deel_token, workforce=workforce, rate_limit=not args.no_rate_limit
     )
     deel.latency = args.latency_ms / 1000
-    jumpcloud = JumpCloudEmulator(api_key=args.jumpcloud_key)
+    jumpcloud = JumpCloudEmulator(
+        api_key=args.jumpcloud_key, token_lifetime=args.jumpcloud_token_lifetime
+    )
     jumpcloud.latency = args.jumpcloud_latency_ms / 1000
+    if args.jumpcloud_client_id:
+        secret = os.environ.get("JUMPCLOUD_EMULATOR_CLIENT_SECRET", "")
+        if not secret:
+            print("set JUMPCLOUD_EMULATOR_CLIENT_SECRET for --jumpcloud-client-id", file=sys.stderr)
+            return 2
+        jumpcloud.oauth.add_client(args.jumpcloud_client_id, secret)
 
     stop = threading.Event()
 
@@ -93,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         line = {
             "deel_api_url": f"{deel_server.url}/rest/v2",
             "jumpcloud_api_url": f"{jumpcloud_server.url}/api",
+            "jumpcloud_token_url": f"{jumpcloud_server.url}/oauth2/token",
             "workers": args.workers,
             "seed": args.seed,
             "rate_limit": not args.no_rate_limit,

@@ -18,6 +18,8 @@ the strict side, so that code which passes here also passes against the real ser
   digits, unique ignoring case, and each value text (400 otherwise).
 * The `/state/*` endpoints answer 200 with an empty body (the spec promises no user object) and
   409 for a transition JumpCloud does not document (activate is STAGED → ACTIVATED only).
+* Every API route takes `x-api-key` or a service account's `Authorization: Bearer` token
+  (never both); the token endpoint is `/oauth2/token` (see jumpcloud_oauth.py).
 * V2 scheduled user states (`/api/v2/bulk/userstates`) are served as `userstates.py`
   describes. The jobs run on the emulator's clock (`set_time`, `advance`; real time by
   default): before each request, every job whose time has come changes its user's state.
@@ -39,10 +41,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tests.emulators.base import EmulatorApp, Fault, Request, Response
+from tests.emulators.jumpcloud_oauth import (
+    DEFAULT_TOKEN_LIFETIME,
+    TOKEN_PATH,
+    TOKEN_PREFIX,
+    TokenAuthority,
+)
 from tests.emulators.userstates import JobBook, RefusedRequestError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 STATES = ("STAGED", "ACTIVATED", "SUSPENDED")
 DEFAULT_LIMIT = 10
@@ -612,8 +620,16 @@ class JumpCloudEmulator(EmulatorApp):
         api_key: str = "jc-test-key",
         org_id: str | None = None,
         default_state: str = "ACTIVATED",
+        service_accounts: Mapping[str, str] | None = None,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        token_prefix: str = TOKEN_PREFIX,
     ) -> None:
         super().__init__()
+        #: Service accounts (client id → secret) and their tokens: `self.oauth.add_client`,
+        #: `.revoke_client`, `.expire_all`, `.grants`, `.lifetime`.
+        self.oauth = TokenAuthority(lifetime=token_lifetime, token_prefix=token_prefix)
+        for client_id, client_secret in (service_accounts or {}).items():
+            self.oauth.add_client(client_id, client_secret)
         if org_id is not None and not _OBJECT_ID.fullmatch(org_id):
             raise ValueError("org_id must be a 24-hex organization id")
         if default_state not in ("STAGED", "ACTIVATED"):
@@ -633,6 +649,8 @@ class JumpCloudEmulator(EmulatorApp):
         self.route("POST", r"/api/systemusers/([^/]+)/state/suspend", self._guard(self._suspend))
         self.route("POST", r"/api/systemusers/([^/]+)/state/activate", self._guard(self._activate))
         self.route("POST", r"/api/search/systemusers", self._guard(self._search))
+        self.route("POST", TOKEN_PATH, self.oauth.grant)
+        self.route("POST", r"/_emulator/service-accounts", self._control_service_accounts)
         self.route("GET", r"/api/v2/bulk/userstates", self._guard(self._jobs_list))
         self.route("POST", r"/api/v2/bulk/userstates", self._guard(self._jobs_create))
         self.route("DELETE", r"/api/v2/bulk/userstates/([^/]+)", self._guard(self._jobs_delete))
@@ -783,20 +801,26 @@ class JumpCloudEmulator(EmulatorApp):
         with self.lock:
             return dict(self._writes)
 
+    def set_api_key(self, api_key: str) -> None:
+        """The API key accepted from now on (the old one is refused: rotated or revoked)."""
+        self._api_key = api_key.encode()
+
     def counters(self) -> dict[str, Any]:
-        """The base counters plus the directory size, pending jobs and writes by kind."""
+        """The base counters plus the directory size, pending jobs, writes by kind and grants."""
         result = super().counters()
         with self.lock:
             result["users"] = len(self._users)
             result["jobs"] = len(self._jobs)
             result["writes"] = dict(self._writes)
+        result["grants"] = self.oauth.grants
         return result
 
     def reset_log(self) -> None:
-        """Forget the request log and the write counters (state and faults stay)."""
+        """Forget the request log, the write counters and the grant counts (state stays)."""
         super().reset_log()
         with self.lock:
             self._writes.clear()
+        self.oauth.reset_counts()
 
     # -- EmulatorApp hooks --------------------------------------------------------------------
 
@@ -807,10 +831,14 @@ class JumpCloudEmulator(EmulatorApp):
         return super().dispatch(request)
 
     def authenticate(self, request: Request) -> Response | None:
-        """`x-api-key` must match; with an `org_id`, `x-org-id` is required and must match."""
-        key = request.headers.get("x-api-key")
-        if key is None or not hmac.compare_digest(key.encode("utf-8", "replace"), self._api_key):
-            return error_response(401, "Unauthorized")
+        """`x-api-key` must match, or a live Bearer token be sent (not both); with an `org_id`,
+        `x-org-id` is required and must match. The token endpoint checks its own Basic auth."""
+        if request.path == TOKEN_PATH:
+            return None
+        return self._credential_refusal(request) or self._org_refusal(request)
+
+    def _org_refusal(self, request: Request) -> Response | None:
+        """With an `org_id`: the answer to a missing or wrong `x-org-id`."""
         if self.org_id is None:
             return None
         org = request.headers.get("x-org-id")
@@ -820,6 +848,19 @@ class JumpCloudEmulator(EmulatorApp):
             return error_response(400, "x-org-id is not a valid organization id")
         if org != self.org_id:
             return error_response(400, "x-org-id does not match an organization of this key")
+        return None
+
+    def _credential_refusal(self, request: Request) -> Response | None:
+        """The answer to a request without a valid key or live token; None when it has one."""
+        key = request.headers.get("x-api-key")
+        bearer = request.headers.get("authorization")
+        if key is not None and bearer is not None:
+            return error_response(400, "send either x-api-key or Authorization, not both")
+        if bearer is not None:
+            refusal = self.oauth.bearer_refusal(bearer)
+            return None if refusal is None else error_response(401, refusal)
+        if key is None or not hmac.compare_digest(key.encode("utf-8", "replace"), self._api_key):
+            return error_response(401, "Unauthorized")
         return None
 
     def is_write(self, request: Request) -> bool:
@@ -1273,6 +1314,15 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad("send a user object or a list of them")
         added = [self.add_user(**item) for item in items]
         return Response(200, added if isinstance(body, list) else added[0])
+
+    def _control_service_accounts(self, request: Request) -> Response:
+        try:
+            spec = json.loads(request.body) if request.body.strip() else {}
+            if not isinstance(spec, dict):
+                raise TypeError("send a JSON object")
+            return Response(200, self.oauth.control(spec))
+        except (ValueError, TypeError) as exc:
+            return error_response(400, str(exc))
 
     def _control_reset(self, request: Request) -> Response:
         del request

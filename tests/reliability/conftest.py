@@ -31,6 +31,8 @@ FIGURES = (
     ("changes lost", "changes lost"),
     ("unexpected writes", "unexpected users or attribute values"),
     ("wrong writes", "wrong writes by interrupted runs"),
+    ("token grants", "access tokens granted in the service-account fault runs"),
+    ("faults on the token endpoint", "faults served by the token endpoint in those runs"),
     ("files scanned for keys", "files scanned for the sentinel keys"),
     ("leaks found", "key leaks found"),
     ("tracebacks", "tracebacks printed"),

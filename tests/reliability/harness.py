@@ -13,7 +13,10 @@ JumpCloud's end state:
 
 A faulted, killed or retried run must end in exactly the reference. Every run uses sentinel
 credentials, and everything a run wrote (stdout, stderr, the report, any other file in its
-working directory) is scanned for them and for Python tracebacks. Counters in `STATS` feed the
+working directory) is scanned for them and for Python tracebacks. A `world` built with
+`service_account=True` runs the target with a JumpCloud service account instead of the key:
+the scan then also covers the client secret's Basic form and every token the emulator
+granted (they start with `SENTINEL-jctoken`). Counters in `STATS` feed the
 figures printed at the end of the session (see conftest.py).
 """
 
@@ -37,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from tests.emulators.base import EmulatorServer, Fault, Request, Response
 from tests.emulators.deel import DeelEmulator
 from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.emulators.jumpcloud_oauth import TOKEN_PATH
 from tests.emulators.workforce import (
     Workforce,
     generate_workforce,
@@ -54,7 +58,12 @@ if TYPE_CHECKING:
 
 SENTINEL_DEEL_TOKEN = "SENTINEL-deel-7f3a9c"
 SENTINEL_JC_KEY = "SENTINEL-jc-51e0b2"
-SENTINELS = (SENTINEL_DEEL_TOKEN, SENTINEL_JC_KEY)
+#: The service account: its id is no secret; its secret, and the Basic value made of both, are.
+JC_CLIENT_ID = "svc-reliability-sync"
+SENTINEL_JC_SECRET = "SENTINEL-jcsecret-3f9a61"
+SENTINEL_JC_BASIC = base64.b64encode(f"{JC_CLIENT_ID}:{SENTINEL_JC_SECRET}".encode()).decode()
+SENTINEL_TOKEN_PREFIX = "SENTINEL-jctoken"  # the start of every token the emulator grants
+SENTINELS = (SENTINEL_DEEL_TOKEN, SENTINEL_JC_KEY, SENTINEL_JC_SECRET, SENTINEL_JC_BASIC)
 
 BIN = Path(sys.executable).parent
 TAP = str(BIN / "tap-deel")
@@ -133,6 +142,8 @@ class World:
     deel_url: str
     jc_url: str
     pids: dict[str, int] = field(default_factory=dict)
+    #: Settings every target run of this world gets (the service account's, when it has one).
+    target_defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def deel_api_url(self) -> str:
@@ -141,6 +152,14 @@ class World:
     @property
     def jc_api_url(self) -> str:
         return f"{self.jc_url}/api"
+
+    @property
+    def jc_token_url(self) -> str:
+        return f"{self.jc_url}{TOKEN_PATH}"
+
+    def secrets(self, base: Sequence[str] = SENTINELS) -> tuple[str, ...]:
+        """`base` and every access token the JumpCloud emulator granted so far."""
+        return (*base, *self.jc.oauth.issued_tokens())
 
     def kill(self, role: str) -> bool:
         """SIGKILL the running `tap` or `target`; False when it is not running."""
@@ -174,14 +193,40 @@ def world(
     rate_limit: bool = False,
     deel_scopes: set[str] | None = None,
     jc_org_id: str | None = None,
+    service_account: bool = False,
+    token_lifetime: float = 3600.0,
 ) -> Iterator[World]:
-    """Both emulators on ephemeral loopback ports (Deel's rate limit off unless asked)."""
+    """Both emulators on ephemeral loopback ports (Deel's rate limit off unless asked).
+
+    JumpCloud knows the sentinel key and the sentinel service account; with
+    `service_account`, every target run authenticates as the service account (no api_key),
+    its tokens living `token_lifetime` seconds.
+    """
     deel = HookedDeel(
         token=deel_token, workforce=workforce, rate_limit=rate_limit, scopes=deel_scopes
     )
-    jc = HookedJumpCloud(api_key=jc_key, org_id=jc_org_id)
+    jc = HookedJumpCloud(
+        api_key=jc_key,
+        org_id=jc_org_id,
+        service_accounts={JC_CLIENT_ID: SENTINEL_JC_SECRET},
+        token_lifetime=token_lifetime,
+        token_prefix=SENTINEL_TOKEN_PREFIX,
+    )
     with EmulatorServer(deel) as deel_server, EmulatorServer(jc) as jc_server:
-        yield World(deel, jc, deel_server.url, jc_server.url)
+        w = World(deel, jc, deel_server.url, jc_server.url)
+        if service_account:
+            w.target_defaults = service_account_settings(w)
+        yield w
+
+
+def service_account_settings(w: World) -> dict[str, Any]:
+    """Target settings that authenticate as the world's sentinel service account."""
+    return {
+        "api_key": DROP,
+        "client_id": JC_CLIENT_ID,
+        "client_secret": SENTINEL_JC_SECRET,
+        "token_url": w.jc_token_url,
+    }
 
 
 # -- the directory fingerprint -----------------------------------------------------------------
@@ -561,7 +606,8 @@ def run_pipeline(
     config_dir, out_dir = _dirs(run_dir)
     tap_path = _write_config(config_dir / "tap.json", tap_config(w, **(tap_settings or {})))
     target_path = _write_config(
-        config_dir / "target.json", target_config(w, out_dir, **(target_settings or {}))
+        config_dir / "target.json",
+        target_config(w, out_dir, **{**w.target_defaults, **(target_settings or {})}),
     )
     faults_before = w.faults_injected()
     full_env = program_env(env)
@@ -599,7 +645,7 @@ def run_pipeline(
     tally("faults injected", run.faults)
     for kind, count in faults.items():
         tally(f"fault {kind}", count)
-    check_hygiene(run, secrets)
+    check_hygiene(run, w.secrets(secrets))
     return run
 
 
@@ -634,11 +680,16 @@ def run_target(
 ) -> Run:
     """`target-jumpcloud --config target.json < input`, fed directly (no tap)."""
     config_dir, out_dir = _dirs(run_dir)
+    defaults = w.target_defaults if w is not None else {}
     argv = _argv(
         TARGET,
         args,
         config_dir / "target.json",
-        lambda: config if config is not None else target_config(w, out_dir, **(settings or {})),
+        lambda: (
+            config
+            if config is not None
+            else target_config(w, out_dir, **{**defaults, **(settings or {})})
+        ),
     )
     if isinstance(stdin, Path):
         input_path = stdin
@@ -648,7 +699,7 @@ def run_target(
     rc = _run_one(argv, input_path, out_dir, "target", env=program_env(env), timeout=timeout)
     run = Run(out_dir, rc)
     tally("target runs")
-    check_hygiene(run, secrets)
+    check_hygiene(run, w.secrets(secrets) if w is not None else secrets)
     return run
 
 

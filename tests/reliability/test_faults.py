@@ -9,18 +9,24 @@ transfers, a rename, terminations, new hires), so updates and suspensions run un
 Every sync must end in exactly the directory a clean run produces: no duplicate user, no lost
 or extra change. A sync whose retries run out must exit non-zero with a clear message, write
 nothing wrong, and the next clean run must converge.
+
+One seed of the matrix runs the target with a JumpCloud service account: the token endpoint
+is faulted like every other, and in each sync JumpCloud stops taking every token at once after
+a seeded number of API requests, so the run renews its token after a 401 under the faults.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.emulators.base import COMMIT_FAULTS, FAULT_KINDS
+from tests.emulators.jumpcloud_oauth import TOKEN_PATH
 from tests.reliability.harness import (
     STATS,
     Fingerprint,
@@ -48,6 +54,7 @@ LATENCY_SPIKE = 0.15
 
 SCENARIOS = (Scenario(60, 1), Scenario(90, 2), Scenario(40, 3))
 FAST_SEEDS = (101, 202)
+SERVICE_ACCOUNT_SEED = 303
 SLOW_SEEDS = tuple(range(1, 31))
 
 # Every endpoint the pipeline uses, as the coverage check names it.
@@ -63,6 +70,7 @@ DEEL_ENDPOINTS = (
     "organizations",
 )
 JC_ENDPOINTS = ("GET list", "POST create", "PUT update", "POST search")
+JC_TOKEN_ENDPOINT = "POST token"  # (the service-account seed only)
 
 #: Faults served, by (side, endpoint, kind), over the whole session.
 COVERAGE: Counter[tuple[str, str, str]] = Counter()
@@ -74,6 +82,8 @@ def endpoint_of(app: EmulatorApp, method: str, path: str) -> str:
         return path.removeprefix("/rest/v2/").strip("/")
     if path.startswith("/api/search/"):
         return "POST search"
+    if path == TOKEN_PATH:
+        return JC_TOKEN_ENDPOINT
     if method == "GET":
         return "GET list"
     return "POST create" if method == "POST" else f"{method} update"
@@ -143,17 +153,49 @@ def sync(w: World, run_dir: Path, expected: Fingerprint, *, label: str) -> Run:
     return again
 
 
-def seeded_run(seed: int, tmp_path: Path, scratch: Path) -> None:
+def expire_once(w: World, after: int) -> None:
+    """Every token JumpCloud granted expires when the `after`-th API answer of the run is
+    served (once: a second event could kill the renewed token too, which is a refusal)."""
+    served = [0]
+    lock = threading.Lock()
+
+    def hook(request: Request, response: Response | None) -> None:
+        del response
+        if request.path.startswith("/api/"):
+            with lock:
+                served[0] += 1
+                if served[0] == after:
+                    w.jc.oauth.expire_all()
+
+    w.jc.hook = hook
+
+
+def fault_token_endpoint(w: World) -> None:
+    """The run's first token requests fail (on top of the random faults, which hit it too)."""
+    script(w.jc, "POST", TOKEN_PATH, ("503", "drop", "429_retry_after"))
+
+
+def seeded_run(seed: int, tmp_path: Path, scratch: Path, *, service_account: bool = False) -> World:
+    """Both syncs of a scenario under seeded faults (the world is returned, its servers
+    stopped, for the counters)."""
     scenario = SCENARIOS[seed % len(SCENARIOS)]
-    refs = references(scenario, scratch)
+    refs = references(scenario, scratch)  # (always with the API key: the end state is the same)
     tally("fault seeds")
-    with world(scenario.workforce()) as w:
+    expiry = random.Random(seed * 31)
+    with world(scenario.workforce(), service_account=service_account) as w:
         scenario.seed_jumpcloud(w)
         randomize(w, seed)
+        if service_account:
+            fault_token_endpoint(w)
+            expire_once(w, expiry.randint(3, 15))
         sync(w, tmp_path / "first", refs.first, label=f"seed {seed}, first sync")
         scenario.hr_changes(w)
         randomize(w, seed + 1)
+        if service_account:
+            fault_token_endpoint(w)
+            expire_once(w, expiry.randint(3, 15))
         sync(w, tmp_path / "second", refs.second, label=f"seed {seed}, second sync")
+    return w
 
 
 @pytest.mark.parametrize("seed", FAST_SEEDS)
@@ -165,6 +207,17 @@ def test_seeded_faults_end_in_the_clean_directory(seed, tmp_path, scratch):
 @pytest.mark.parametrize("seed", SLOW_SEEDS)
 def test_seeded_faults_end_in_the_clean_directory_slow(seed, tmp_path, scratch):
     seeded_run(seed, tmp_path, scratch)
+
+
+def test_seeded_faults_with_a_service_account_end_in_the_clean_directory(tmp_path, scratch):
+    w = seeded_run(SERVICE_ACCOUNT_SEED, tmp_path, scratch, service_account=True)
+    token_requests = w.jc.requests("POST", TOKEN_PATH)
+    refused = [e for e in w.jc.requests() if e.path.startswith("/api/") and e.status == 401]
+    # Each sync's token was refused mid-run and renewed (and the end state is the clean one).
+    assert refused, "no token was ever refused: the expiry hook never fired"
+    assert w.jc.oauth.grants >= 4, f"{w.jc.oauth.grants} grants, {len(token_requests)} requests"
+    tally("token grants", w.jc.oauth.grants)
+    tally("faults on the token endpoint", sum(1 for e in token_requests if e.fault))
 
 
 # -- every kind on every endpoint, by script ------------------------------------------------------

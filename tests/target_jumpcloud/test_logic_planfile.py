@@ -199,15 +199,21 @@ def test_the_document_names_each_write_with_its_before_and_after_values() -> Non
 def test_settings_are_an_allow_list_and_no_secret_reaches_the_file(tmp_path: Path) -> None:
     config = {
         "api_key": SECRET,
-        "client_secret": "SECRET-client-secret",
         "api_url": "https://console.eu.jumpcloud.com/api",
         "org_id": "org-7",
         "max_suspensions": 3,
         "dry_run": True,
     }
+    # (A service account instead of the key: one way or the other, never both.)
+    service_account = {
+        **{k: v for k, v in config.items() if k != "api_key"},
+        "client_id": "svc-plan",
+        "client_secret": "SECRET-client-secret",
+    }
     users = directory()
     plan = make_plan(WORKERS, users)
-    for source in (parse_settings(config), config):
+    sources = (config, service_account)
+    for source in (*map(parse_settings, sources), *sources):
         doc = plan_document(plan, users, source, created_at=MADE)
         assert list(doc["settings"]) == list(PLAN_SETTINGS)
         text = written(tmp_path, doc).read_text(encoding="utf-8")

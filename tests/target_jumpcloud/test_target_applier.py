@@ -13,7 +13,7 @@ from target_jumpcloud.model import ActionKind, Outcome, Plan
 from target_jumpcloud.planner import PlanOptions, plan_sync
 from target_jumpcloud.usernames import UsernameAllocator
 
-from tests.target_jumpcloud.target_io_helpers import fast_client, person
+from tests.target_jumpcloud.target_io_helpers import KEY, fast_client, person
 
 if TYPE_CHECKING:
     from target_jumpcloud.client import JumpCloudClient
@@ -263,13 +263,13 @@ def test_an_email_change_blocked_meanwhile_is_a_conflict(app, client):
 def test_a_refused_key_stops_the_remaining_actions_without_requests(app, client):
     people = [person(f"p{i}", "Ada", f"L{i}") for i in range(6)]
     plan, allocator = _plan(client, people)
-    client.session.headers["x-api-key"] = "revoked"
+    app.set_api_key("rotated-key")  # the client's key is revoked after the plan
     results = apply_plan(plan, client, allocator, concurrency=1)
     assert [r.outcome for r in results] == [Outcome.FAILED] * 6
     assert "JumpCloud rejected the API key" in (results[0].reason or "")
     assert all("not applied" in (r.reason or "") for r in results[1:])
     assert len(app.requests("POST", "/api/systemusers")) == 1
-    assert "revoked" not in " ".join(r.reason or "" for r in results)
+    assert KEY not in " ".join(r.reason or "" for r in results)
 
 
 def test_a_stop_signal_leaves_unstarted_actions_failed(app, client):

@@ -111,7 +111,7 @@ def test_a_missing_key_is_a_config_error(jumpcloud_api_url, tmp_path):
     result = run_cli({"api_url": jumpcloud_api_url}, singer_text([ADA]), tmp_path)
     assert result.returncode == EXIT_CONFIG
     (error,) = _errors(result)
-    assert "'api_key' is a required property" in error
+    assert "Bad config: api_key, client_id, client_secret: no credentials" in error
     _clean(result)
 
 

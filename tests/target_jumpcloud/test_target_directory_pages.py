@@ -277,8 +277,9 @@ def test_a_body_is_read_whole_and_streaming_still_streams(
     app.set_users([{"username": f"u{i}", "email": f"u{i}@x.io"} for i in range(100)])
     client = fast_client(jumpcloud_api_url)
     url = f"{jumpcloud_api_url}/systemusers"
-    whole = client.session.get(url, params={"limit": 100}, timeout=5)
+    key = {"x-api-key": KEY}  # (the client adds it per request, not to the session)
+    whole = client.session.get(url, params={"limit": 100}, headers=key, timeout=5)
     assert whole.json()["totalCount"] == 100
-    streamed = client.session.get(url, params={"limit": 100}, timeout=5, stream=True)
+    streamed = client.session.get(url, params={"limit": 100}, headers=key, timeout=5, stream=True)
     assert not streamed.raw.isclosed()  # not read yet
     assert streamed.content == whole.content
