@@ -60,6 +60,9 @@ SERVICE_ACCOUNT_LABEL = " (service account)"
 DEEL_PAGE = 200  # people per Deel page (the tap's default and Deel's maximum)
 DEEL_RATE = 5  # Deel's requests per second
 JUMPCLOUD_PAGE = 100  # users per JumpCloud page
+V2_JOBS = "/api/v2/bulk/userstates"  # JumpCloud's scheduled user states (§12)
+# The effective-dates scenario (§12): its settings.
+EFFECTIVE_SETTINGS = {"effective_dating": True, "activate_on_start_date": True}
 APPLY_CONCURRENCY = 4  # the target's bounded write concurrency (target.APPLY_CONCURRENCY)
 JUMPCLOUD_LATENCY = 0.030  # seconds per JumpCloud request in the rate-limited scenarios
 UNLIMITED_PACE = 100_000  # the tap's max_requests_per_second when Deel's limit is off
@@ -125,18 +128,25 @@ class _DeelHost:
         self.deel = deel
         self.url = f"{root}/rest/v2"
 
-    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
+    def workforce(
+        self, n: int, seed: int, *, manager_quirks: bool = False, effective: bool = False
+    ) -> dict[str, int]:
         """Serve a fresh workforce of `n` people, pre-serialised and with its query cached.
 
         `manager_quirks`: with the generator's awkward reporting lines (deeper chains,
-        cycles, managers outside the workforce or without a work email).
+        cycles, managers outside the workforce or without a work email). `effective`: with
+        the generator's effective dates counted from today (2 % future starters, 1 % future
+        leavers, 0.5 % past leavers Deel still lists as active; zones from everywhere).
         """
         import requests
 
-        from tests.emulators.workforce import ManagerQuirks, generate_workforce
+        from tests.emulators.workforce import EffectiveDates, ManagerQuirks, generate_workforce
 
         quirks = ManagerQuirks() if manager_quirks else None
-        self.deel.set_workforce(generate_workforce(n, seed, manager_quirks=quirks))
+        dates = EffectiveDates(today=dt.datetime.now(dt.UTC).date()) if effective else None
+        self.deel.set_workforce(
+            generate_workforce(n, seed, manager_quirks=quirks, effective_dates=dates)
+        )
         self.deel.prewarm()
         # One request in the shape the tap sends, so the sorted view is built now; then forget it.
         requests.get(
@@ -290,6 +300,29 @@ class _DeelHost:
         self.deel.prewarm()
         return {"update": changed + terminated, "create": new, "people": len(self.deel.people)}
 
+    def move_last_days(self, *, moved: int, cancelled: int) -> list[str]:
+        """HR moves future leavers' last days a week later and cancels terminations (§12).
+
+        Returns the profile ids of the `moved` ones.
+        """
+        from tests.emulators.workforce import primary_employment
+
+        leavers = list(self.deel.workforce.effective.get("future_leavers", ()))
+        if len(leavers) < moved + cancelled:
+            raise ValueError("not enough future leavers to change")
+        by_id = {p["id"]: p for p in self.deel.people}
+        for index, person_id in enumerate(leavers[: moved + cancelled]):
+            person = by_id[person_id]
+            places = [person, primary_employment(person) or {}]
+            fields = ("direct_employee_termination_last_day", "termination_last_day")
+            for place, name in itertools.product(places, fields):
+                if place.get(name):
+                    day = dt.date.fromisoformat(str(place[name])[:10]) + dt.timedelta(days=7)
+                    place[name] = f"{day.isoformat()}T00:00:00.000Z" if index < moved else None
+            self.deel.update_person(person_id)
+        self.deel.prewarm()
+        return [str(person_id) for person_id in leavers[:moved]]
+
     def reset_logs(self) -> None:
         self.deel.reset_log()
         self.deel.reset_rate_limit()
@@ -342,6 +375,36 @@ class _JumpCloudHost:
 
     def reset_logs(self) -> None:
         self.jumpcloud.reset_log()
+
+    def job_counts(self) -> dict[str, int]:
+        """The V2 scheduled-state requests since the log reset, and the pending jobs (§12).
+
+        `post_floor`: one POST per (state, instant) for up to 100 users (the batch limit).
+        """
+        jobs = self.jumpcloud.jobs()
+        per_pair = Counter((job["state"], job["scheduledDate"]) for job in jobs)
+        logged = [e for e in self.jumpcloud.requests() if e.path.startswith(V2_JOBS)]
+        return {
+            "reads": sum(1 for e in logged if e.method == "GET"),
+            "posts": sum(1 for e in logged if e.method == "POST"),
+            "deletes": sum(1 for e in logged if e.method == "DELETE"),
+            "jobs": len(jobs),
+            "pairs": len(per_pair),
+            "post_floor": sum(math.ceil(users / JUMPCLOUD_PAGE) for users in per_pair.values()),
+            "suspended": sum(1 for u in self.jumpcloud.users() if u.get("state") == "SUSPENDED"),
+        }
+
+    def job_pairs_of(self, profile_ids: list[str]) -> int:
+        """Distinct (state, instant) among the jobs of these workers' users."""
+        wanted = set(profile_ids)
+        ids = {u["_id"] for u in self.jumpcloud.users() if u.get("employeeIdentifier") in wanted}
+        return len(
+            {
+                (j["state"], j["scheduledDate"])
+                for j in self.jumpcloud.jobs()
+                if j["systemUserId"] in ids
+            }
+        )
 
     def counts(self) -> dict[str, Any]:
         jc = self.jumpcloud.requests()
@@ -408,8 +471,14 @@ class EmulatorHost:
         self.deel_url = self.deel.url
         self.jumpcloud_url = self.jumpcloud.url
 
-    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
-        return dict(self.deel.call("workforce", n=n, seed=seed, manager_quirks=manager_quirks))
+    def workforce(
+        self, n: int, seed: int, *, manager_quirks: bool = False, effective: bool = False
+    ) -> dict[str, int]:
+        return dict(
+            self.deel.call(
+                "workforce", n=n, seed=seed, manager_quirks=manager_quirks, effective=effective
+            )
+        )
 
     def configure(self, *, deel_rate_limit: bool, jc_latency: float) -> None:
         self.deel.call("configure", rate_limit=deel_rate_limit, latency=0.0)
@@ -769,10 +838,13 @@ class Bench:
     def _configure(self, *, rate_limit: bool, jc_latency: float) -> None:
         self.host.configure(deel_rate_limit=rate_limit, jc_latency=jc_latency)
 
-    def workforce(self, n: int, seed: int, *, manager_quirks: bool = False) -> dict[str, int]:
+    def workforce(
+        self, n: int, seed: int, *, manager_quirks: bool = False, effective: bool = False
+    ) -> dict[str, int]:
         quirks = ", with manager quirks" if manager_quirks else ""
+        quirks += ", with effective dates" if effective else ""
         self.echo(f"building a workforce of {n:,} people (seed {seed}{quirks})...")
-        return self.host.workforce(n, seed, manager_quirks=manager_quirks)
+        return self.host.workforce(n, seed, manager_quirks=manager_quirks, effective=effective)
 
     def tap_alone(self, n: int, *, paced: bool) -> Row:
         """The tap alone: at 5 requests/s it should sit on the floor; unpaced, >= 5,000/s."""
@@ -866,6 +938,115 @@ class Bench:
                 goal=f"<= {RATE_LIMITED_SLACK:g} x Deel floor + writes ({goal_s:.2f} s)",
                 ok=result.wall <= goal_s
                 and counts["writes"] == {k: v for k, v in expected.items() if v},
+            )
+        )
+
+    def effective_first(self, n: int) -> Row:
+        """Effective dating turned on over an in-step directory: the jobs are made (§12).
+
+        V2 reads: one (no job yet); schedule POSTs: one per (state, instant) and 100 users;
+        no DELETE; the other writes are the suspensions of past leavers Deel still lists.
+        """
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        users = int(self.host.counts()["jc_users"])
+        suspended_before = int(self.host.jumpcloud.call("job_counts")["suspended"])
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=EFFECTIVE_SETTINGS)
+        )
+        jobs = self.host.jumpcloud.call("job_counts")
+        suspensions = int(jobs["suspended"]) - suspended_before
+        writes = int(jobs["post_floor"]) + suspensions
+        deel_floor = pages(n, DEEL_PAGE)
+        return self._add(
+            _row(
+                "effective dates, first run",
+                n,
+                result,
+                counts,
+                floors=(deel_floor, pages(users, JUMPCLOUD_PAGE) + 1, writes),
+                floor_s=deel_seconds(deel_floor) + write_seconds(writes),
+                goal=(
+                    f"{jobs['jobs']} jobs: V2 reads {jobs['reads']}/1, POSTs {jobs['posts']} <= "
+                    f"{jobs['post_floor']} ((state, instant) pairs {jobs['pairs']}), "
+                    f"DELETEs {jobs['deletes']}/0, {suspensions} past leavers suspended"
+                ),
+                ok=jobs["reads"] == 1
+                and jobs["posts"] <= jobs["post_floor"]
+                and jobs["deletes"] == 0
+                and jobs["jobs"] > 0,
+            )
+        )
+
+    def effective_steady(self, n: int) -> Row:
+        """Effective dating on, nothing changed: 0 writes (no V2 POST or DELETE either).
+
+        The V2 list sends no total, so N jobs are read in N // 100 + 1 pages (the last one
+        short, or empty when N is a multiple of 100), one more than ceil(N / 100) then.
+        """
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        users = int(self.host.counts()["jc_users"])
+        pending = int(self.host.jumpcloud.call("job_counts")["jobs"])
+        v2_pages = pending // JUMPCLOUD_PAGE + 1
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=EFFECTIVE_SETTINGS)
+        )
+        jobs = self.host.jumpcloud.call("job_counts")
+        deel_floor = pages(n, DEEL_PAGE)
+        floor_s = deel_seconds(deel_floor)
+        return self._add(
+            _row(
+                "effective dates, steady state",
+                n,
+                result,
+                counts,
+                floors=(deel_floor, pages(users, JUMPCLOUD_PAGE) + v2_pages, 0),
+                floor_s=floor_s,
+                goal=(
+                    f"<= {RATE_LIMITED_SLACK:g} x floor, 0 writes; {pending} jobs: V2 reads "
+                    f"{jobs['reads']}/{v2_pages} (ceil(jobs/100) = "
+                    f"{math.ceil(pending / JUMPCLOUD_PAGE)})"
+                ),
+                ok=result.wall <= RATE_LIMITED_SLACK * floor_s and jobs["reads"] == v2_pages,
+            )
+        )
+
+    def effective_changes(self, n: int, *, moved: int, cancelled: int) -> Row:
+        """Last days moved a week later and terminations cancelled (§12).
+
+        DELETEs = the cancellations (the old half of each move included); POSTs <= one per
+        new (state, instant).
+        """
+        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        users = int(self.host.counts()["jc_users"])
+        pending = int(self.host.jumpcloud.call("job_counts")["jobs"])
+        moved_ids = self.host.deel.call("move_last_days", moved=moved, cancelled=cancelled)
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=EFFECTIVE_SETTINGS)
+        )
+        jobs = self.host.jumpcloud.call("job_counts")
+        pairs = int(self.host.jumpcloud.call("job_pairs_of", profile_ids=moved_ids))
+        deletes = moved + cancelled
+        deel_floor = pages(n, DEEL_PAGE)
+        goal_s = RATE_LIMITED_SLACK * deel_seconds(deel_floor) + write_seconds(deletes + pairs)
+        return self._add(
+            _row(
+                "effective dates, changes",
+                n,
+                result,
+                counts,
+                floors=(
+                    deel_floor,
+                    pages(users, JUMPCLOUD_PAGE) + pending // JUMPCLOUD_PAGE + 1,
+                    deletes + pairs,
+                ),
+                floor_s=deel_seconds(deel_floor) + write_seconds(deletes + pairs),
+                goal=(
+                    f"{moved} last days moved, {cancelled} cancelled: DELETEs "
+                    f"{jobs['deletes']}/{deletes}, POSTs {jobs['posts']} <= {pairs} new "
+                    f"(state, instant); <= {RATE_LIMITED_SLACK:g} x Deel floor + writes "
+                    f"({goal_s:.2f} s)"
+                ),
+                ok=jobs["deletes"] == deletes and jobs["posts"] <= pairs and result.wall <= goal_s,
             )
         )
 
@@ -1069,7 +1250,7 @@ def machine() -> dict[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------
 
-SCENARIOS = ("tap", "sync", "managers", "scaling", "cpu")
+SCENARIOS = ("tap", "sync", "managers", "effective", "scaling", "cpu")
 # `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py) and the plan
 # files' and review pages' (tests/bench_plan.py).
 ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan")
@@ -1106,6 +1287,13 @@ def run(
             built = bench.workforce(n_sync, seed=7, manager_quirks=True)
             bench.first_sync_managers(n_sync, built)
             bench.steady_managers(n_sync)
+        if "effective" in scenarios:  # effective dates (§12, docs/effective-dates.md)
+            bench.workforce(n_sync, seed=7, effective=True)
+            host.seed_directory()
+            bench.effective_first(n_sync)
+            bench.effective_steady(n_sync)
+            changed = max(1, n_sync // 1000)  # 10 of 10,000: a tenth of the future leavers
+            bench.effective_changes(n_sync, moved=changed, cancelled=changed)
         if "scaling" in scenarios:
             for n in scaling:
                 bench.workforce(n, seed=n)

@@ -12,6 +12,7 @@ user within seconds. Then it stops the emulators.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -45,6 +46,8 @@ DEMO_QUERY = "without_work_email"
 DEFAULT_DETAIL = {"created": "new user", "suspended": "terminated in Deel"}
 # Reasons that repeat every night and are summarised as counts rather than listed.
 REPEATING_REASONS = ("inactive and not in JumpCloud", "no work email (work_email is empty)")
+# Effective dates: a STAGED user whose start date has passed is reported every night.
+STILL_STAGED = "the user is still STAGED; left to the administrator"
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -89,6 +92,11 @@ def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
         for r in report["records"]
         if r["outcome"] == "skipped" and r["reason"] in REPEATING_REASONS
     )
+    quiet.update(
+        f"unchanged: start date passed and {STILL_STAGED}"
+        for r in report["records"]
+        if r["outcome"] == "unchanged" and STILL_STAGED in (r["reason"] or "")
+    )
     for what, count in sorted(quiet.items()):
         print(f"  {count:>4} x {what}")
     list_creates = report["counts"]["created"] <= 20  # a first sync creates everyone: no list
@@ -99,6 +107,8 @@ def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
             continue
         if record["outcome"] == "skipped" and record["reason"] in REPEATING_REASONS:
             continue
+        if record["outcome"] == "unchanged" and STILL_STAGED in (record["reason"] or ""):
+            continue
         changes = record.get("changes") or {}
         detail = "; ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in changes.items())
         who = record.get("username") or record.get("email") or f"Deel {record['deel_id']}"
@@ -106,7 +116,38 @@ def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
         print(f"  {record['outcome']:<10} {who}: {what}")
         if record.get("reason") and detail:
             print(f"  {'':<10} {detail}")
+    for record in report["records"]:  # effective dates (docs/effective-dates.md)
+        who = record.get("username") or record.get("email") or f"Deel {record['deel_id']}"
+        for line in record.get("schedule") or []:
+            print(f"  {line['change']:<10} {who}: {line['state']} job at {line['at']}")
     return report
+
+
+def add_dated_workers(deel_url: str) -> None:
+    """A future starter (in Lagos) and a worker whose last day is ahead (in New York).
+
+    With effective dating on (the demo's environment), the first sync schedules the one's
+    activation and the other's suspension in JumpCloud, and the second keeps both jobs.
+    """
+    people = requests.get(f"{deel_url}/_emulator/people", timeout=10).json()
+    today = dt.datetime.now(dt.UTC).date()
+    starter = new_hire(people, "Adaeze", "Okafor", SEED + 3)
+    start = (today + dt.timedelta(days=10)).isoformat()
+    for part in (starter, primary_employment(starter) or {}):
+        part.update(start_date=start, timezone="Africa/Lagos")
+    requests.post(f"{deel_url}/_emulator/people", json=starter, timeout=10).raise_for_status()
+    leaver = next(
+        p for p in reversed(people) if p.get("hiring_status") == "active" and work_email_of(p)
+    )
+    last = f"{(today + dt.timedelta(days=5)).isoformat()}T00:00:00.000Z"
+    requests.patch(
+        f"{deel_url}/_emulator/people/{leaver['id']}",
+        json={"direct_employee_termination_last_day": last, "timezone": "EST"},
+        timeout=10,
+    ).raise_for_status()
+    print("\n=== Effective dates in Deel ===")
+    print(f"  future starter: {starter['full_name']} starts {start} (Africa/Lagos)")
+    print(f"  leaver: {leaver['full_name']}, last day {last[:10]} (EST), still active in Deel")
 
 
 def change_deel(deel_url: str) -> set[str]:
@@ -263,11 +304,15 @@ def main() -> None:
             "MELTANO_ENVIRONMENT": "dev",
             "TAP_DEEL_API_TOKEN": DEEL_TOKEN,
             "TARGET_JUMPCLOUD_API_KEY": JUMPCLOUD_KEY,
+            # Effective dates (docs/effective-dates.md): jobs on the start date and last day.
+            "TARGET_JUMPCLOUD_EFFECTIVE_DATING": "true",
+            "TARGET_JUMPCLOUD_ACTIVATE_ON_START_DATE": "true",
         }
         print(
             f"Emulators up: Deel {deel_url} ({WORKERS} workers, seed {SEED}), "
             f"JumpCloud {jumpcloud_url} (empty)"
         )
+        add_dated_workers(deel_url)
         run_job("First sync", env)
         touched = change_deel(deel_url)
         run_job("Second sync", env)

@@ -25,6 +25,9 @@ def test_every_scenario_runs_and_counts_requests_and_writes() -> None:
         "churn",
         "first sync, managers",
         "steady state, managers",
+        "effective dates, first run",
+        "effective dates, steady state",
+        "effective dates, changes",
         "scaling",
         "CPU, dry run, limits off",
     }

@@ -21,6 +21,7 @@ from target_jumpcloud.client import AuthenticationError, JumpCloudError, Unknown
 from target_jumpcloud.managers import NOT_CREATED, apply_waves, missing_manager_warning
 from target_jumpcloud.mapping_rules import MANAGER
 from target_jumpcloud.model import Action, ActionKind, Outcome, Plan, RecordResult
+from target_jumpcloud.scheduling import apply_schedules
 from target_jumpcloud.usernames import base_username
 
 if TYPE_CHECKING:
@@ -67,7 +68,12 @@ def apply_plan(
                     future.result()
             for future in [pool.submit(run.follow_up, i) for i in followups]:
                 future.result()
-    return [r for r in run.results if r is not None]
+    results = [r for r in run.results if r is not None]
+    if any(action.schedule for action in plan.actions):
+        results = apply_schedules(
+            plan.actions, results, client, stop=run.halt, concurrency=concurrency
+        )
+    return results
 
 
 class _Run:
@@ -221,6 +227,8 @@ def _apply_one(
     """Apply one action; JumpCloud errors become a `failed` or `conflict` result."""
     if action.kind is ActionKind.CREATE:
         return _create(action, client, allocator)
+    if action.kind is ActionKind.SCHEDULE:  # §12: its jobs are applied after every write
+        return _result(action, action.outcome, reason=action.reason)
     return _update(action, client)
 
 
@@ -485,4 +493,5 @@ def _result(
         jumpcloud_id=jumpcloud_id if jumpcloud_id is not None else action.user_id,
         changes=dict(changes or {}),
         warnings=desired.warnings,
+        schedule=action.schedule,
     )

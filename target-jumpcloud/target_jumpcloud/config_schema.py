@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from singer_sdk import typing as th
 
+from target_jumpcloud.effective_settings import SETTINGS_PROPERTIES as EFFECTIVE_DATING_SETTINGS
 from target_jumpcloud.settings import (
     DEFAULT_API_URL,
     DEFAULT_MAX_SUSPENSIONS,
@@ -101,10 +102,12 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
         ),
         title="Attribute mapping",
         description=(
-            "JumpCloud attribute (or `state`, `start_date`) → dotted path in the worker "
-            "record, merged over the default mapping; a key set to null stops syncing that "
-            "attribute. `email`, `employeeIdentifier` and `state` must keep a path. "
-            "`start_date` orders the usernames of new users and is never sent. Special keys: "
+            "JumpCloud attribute (or `state`, `start_date`, `last_day`, `timezone`) → dotted "
+            "path in the worker record, merged over the default mapping; a key set to null "
+            "stops syncing that attribute. `email`, `employeeIdentifier` and `state` must keep "
+            "a path. "
+            "`start_date` orders the usernames of new users; `start_date`, `last_day` and "
+            "`timezone` are read for effective dating; none of them is sent. Special keys: "
             "`manager` (the manager's profile id, e.g. `direct_manager.id`, sent as the "
             "manager's JumpCloud user id) and `attributes.<name>` (a custom attribute; "
             "name: 1-31 letters or digits)."
@@ -235,6 +238,7 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
             "(same name, `.html`): counts, every record, a filter and a search box."
         ),
     ),
+    *EFFECTIVE_DATING_SETTINGS,
     th.Property(
         "validate_records",
         th.BooleanType,

@@ -26,6 +26,8 @@ from target_jumpcloud.model import DirectoryUser, UserState
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from target_jumpcloud.schedules import ScheduledJob
+
 _ALWAYS_FETCHED = ("_id", "username", "email", "state", "suspended")
 # The fields a `DirectoryUser` is built from besides the attributes (`id` stands in for `_id`).
 _IDENTITY = ("_id", "id", "username", "email", "state", "suspended")
@@ -258,6 +260,13 @@ class Directory:
     """JumpCloud users indexed by id, employee identifier, email (any case) and username."""
 
     def __init__(self, users: Iterable[DirectoryUser] = ()) -> None:
+        # §12: each user's pending scheduled state jobs, by user id (read only with
+        # effective dating on; empty otherwise). A copy made of another directory keeps them.
+        self.jobs: dict[str, list[ScheduledJob]] = (
+            {user_id: list(jobs) for user_id, jobs in users.jobs.items()}
+            if isinstance(users, Directory)
+            else {}
+        )
         users = list(users)
         self._by_id: dict[str, DirectoryUser] = {user.id: user for user in users}
         if len(self._by_id) < len(users):  # an id twice: the later one replaces, as in `add`
@@ -301,6 +310,10 @@ class Directory:
         self._usernames[name] -= 1
         if not self._usernames[name]:
             del self._usernames[name]
+
+    def jobs_of(self, user_id: str) -> Sequence[ScheduledJob]:
+        """The user's pending scheduled state jobs (§12), any order."""
+        return self.jobs.get(user_id, ())
 
     def get(self, user_id: str) -> DirectoryUser | None:
         """The user with this JumpCloud id."""

@@ -42,6 +42,7 @@ from target_jumpcloud.report import (
     utc_now,
 )
 from target_jumpcloud.review import ReviewInputError, write_review_page
+from target_jumpcloud.schedules import jobs_by_user
 from target_jumpcloud.usernames import UsernameAllocator
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from target_jumpcloud.client import JumpCloudClient
     from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
     from target_jumpcloud.planfile import LoadedPlan
+    from target_jumpcloud.schedules import ScheduledJob
     from target_jumpcloud.settings import SyncSettings
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
@@ -118,6 +120,12 @@ class SyncRun:
         self._directory: Directory | None = None
         self._directory_error: BaseException | None = None
         self._directory_thread: threading.Thread | None = None
+        # §12: the scheduled state jobs, loaded beside the users when effective dating is on.
+        self._jobs: list[ScheduledJob] | None = None
+        self._jobs_error: BaseException | None = None
+        self._jobs_thread: threading.Thread | None = None
+        #: The time the plan is made (`as_of` in a dry run), set once when planning starts.
+        self.plan_time: datetime | None = None
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
 
@@ -145,6 +153,23 @@ class SyncRun:
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )
             self._directory_thread.start()
+            reviewed = self._reviewed
+            if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
+                self._jobs_thread = threading.Thread(
+                    target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True
+                )
+                self._jobs_thread.start()
+
+    def _load_jobs(self) -> None:
+        """Every pending scheduled state job (§12), 100 a page, while the records arrive."""
+        try:
+            jobs: list[ScheduledJob] = []
+            for page in self.client.iter_scheduled_job_pages():
+                jobs += page
+            self._jobs = jobs
+            self.logger.info("Loaded %d scheduled JumpCloud state changes", len(jobs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self._jobs_error = exc
 
     def _read_mapping(self) -> dict[str, str]:
         """The attributes the directory is read with: the mapping's, and a plan's when applying.
@@ -190,6 +215,18 @@ class SyncRun:
             ) from None
         if self._directory is None:  # pragma: no cover - the thread sets one or the other
             raise DirectoryUnavailable("Could not load the JumpCloud users")
+        if self._jobs_thread is not None:
+            self._jobs_thread.join()
+            self._jobs_thread = None
+            jobs_error = self._jobs_error
+            if isinstance(jobs_error, AuthenticationError):
+                raise jobs_error
+            if jobs_error is not None or self._jobs is None:
+                raise DirectoryUnavailable(
+                    "Could not load JumpCloud's scheduled user states (effective_dating is on), "
+                    f"so nothing was planned or written: {jobs_error}"
+                ) from None
+            self._directory.jobs = jobs_by_user(self._jobs)
         return self._directory
 
     # -- 2. the desired records ----------------------------------------------------------------
@@ -218,7 +255,10 @@ class SyncRun:
         # The records and the snapshot live until the end of the run: the cyclic collector
         # need not walk them again (with 100,000 workers, its passes doubled the planning).
         gc.freeze()
-        plan = plan_sync(self.records, directory, PlanOptions.from_settings(self.settings))
+        # "Now" for §12 is taken once, so every record is planned at the same instant.
+        self.plan_time = self.settings.effective_dating.plan_time(utc_now())
+        options = PlanOptions.from_settings(self.settings, now=self.plan_time)
+        plan = plan_sync(self.records, directory, options)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -322,7 +362,8 @@ class SyncRun:
         for action in plan.actions:
             kinds[action.kind] += 1
         self.logger.info(
-            "Planned %d records: %d create, %d update, %d suspend, %d reactivate; "
+            "Planned %d records: %d create, %d update, %d suspend, %d reactivate, "
+            "%d with scheduled state changes only; "
             "%d need no write; %d suspension(s) against a limit of %d (max_suspensions %s, "
             "%d JumpCloud users matched)",
             len(self.records),
@@ -330,6 +371,7 @@ class SyncRun:
             kinds[ActionKind.UPDATE],
             kinds[ActionKind.SUSPEND],
             kinds[ActionKind.REACTIVATE],
+            kinds[ActionKind.SCHEDULE],
             len(plan.results),
             plan.suspensions,
             plan.suspension_limit,
@@ -415,4 +457,5 @@ def _planned(action: Action) -> RecordResult:
         jumpcloud_id=action.user_id,
         changes=dict(action.changes),
         warnings=desired.warnings,
+        schedule=action.schedule,
     )

@@ -192,6 +192,7 @@ class _Linker:
             username=user.username,
             outcome=Outcome.UPDATED,
             reason=result.reason,
+            schedule=result.schedule,  # §12: its kept jobs stay in its report line
         )
         _set_manager(action, found, self.username_of(user.manager))
         return action

@@ -19,6 +19,7 @@ from target_jumpcloud.mapping_rules import (
     EMPLOYEE_ID,
     EMPLOYEE_ID_LIMIT,
     FIRST_NAME,
+    LAST_DAY_KEY,
     LAST_NAME,
     MANAGER,
     READ_ONLY_KEYS,
@@ -26,6 +27,7 @@ from target_jumpcloud.mapping_rules import (
     START_DATE_KEY,
     STATE_KEY,
     TEXT_LIMIT,
+    TIMEZONE_KEY,
     check_mapping,
     custom_name,
 )
@@ -202,6 +204,10 @@ class RecordMapper:
         self._required = tuple(_steps(mapping[key]) for key in REQUIRED_KEYS)
         start_path = mapping.get(START_DATE_KEY)
         self._start_date = (start_path, _steps(start_path)) if start_path else None
+        last_path = mapping.get(LAST_DAY_KEY)
+        self._last_day = (last_path, _steps(last_path)) if last_path else None
+        zone_path = mapping.get(TIMEZONE_KEY)
+        self._timezone = _steps(zone_path) if zone_path else None
         # The special keys (§11.2-11.3) are read like any text, then moved out of `attributes`.
         self._manager = MANAGER in mapping
         self._custom = tuple((key, name) for key in mapping if (name := custom_name(key)))
@@ -255,6 +261,14 @@ class RecordMapper:
         if self._start_date is not None:
             path, steps = self._start_date
             start_date = date_value(_at(record, steps), START_DATE_KEY, path, warnings)
+        last_day = None
+        if self._last_day is not None:
+            path, steps = self._last_day
+            last_day = date_value(_at(record, steps), LAST_DAY_KEY, path, warnings)
+        timezone = None
+        if self._timezone is not None:
+            zone = _at(record, self._timezone)
+            timezone = zone.strip() or None if isinstance(zone, str) else None
         manager: str | None = None
         custom: dict[str, str | None] | None = None
         if self._special:
@@ -270,6 +284,8 @@ class RecordMapper:
             first_name=attributes.get(FIRST_NAME),
             last_name=attributes.get(LAST_NAME),
             start_date=start_date,
+            last_day=last_day,
+            timezone=timezone,
             warnings=tuple(warnings),
             manager=manager,
             custom_attributes=custom,

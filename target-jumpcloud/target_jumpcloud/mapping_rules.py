@@ -17,9 +17,11 @@ EMPLOYEE_ID = "employeeIdentifier"
 FIRST_NAME = "firstname"
 LAST_NAME = "lastname"
 START_DATE_KEY = "start_date"  # read for the order of usernames (§5), never sent
+LAST_DAY_KEY = "last_day"  # §11.1: read for effective dating (§12), never sent
+TIMEZONE_KEY = "timezone"  # §11.1: the zone the dates are read in (§12), never sent
 REQUIRED_KEYS = (EMAIL, EMPLOYEE_ID, STATE_KEY)
 #: Keys the mapping reads that are not JumpCloud attributes: never compared or sent.
-READ_ONLY_KEYS = (STATE_KEY, START_DATE_KEY)
+READ_ONLY_KEYS = (STATE_KEY, START_DATE_KEY, LAST_DAY_KEY, TIMEZONE_KEY)
 MANAGER = "manager"  # §11.2: the manager's profile id, sent as the manager's JumpCloud `_id`
 CUSTOM_PREFIX = "attributes."  # §11.3: `attributes.<name>` syncs one custom attribute
 CUSTOM_FIELD = "attributes"  # JumpCloud's list of custom attributes (read and sent whole)
@@ -44,6 +46,8 @@ DEFAULT_MAPPING: Mapping[str, str] = MappingProxyType(
         EMPLOYEE_ID: "id",
         STATE_KEY: "active",
         START_DATE_KEY: "start_date",
+        LAST_DAY_KEY: "last_day",
+        TIMEZONE_KEY: "timezone",
     }
 )
 

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     SUSPENDED = "suspended"
     REACTIVATED = "reactivated"
+    SCHEDULED = "scheduled"  # §12: the record's only writes are scheduled state changes
     SKIPPED = "skipped"
     CONFLICT = "conflict"
     FAILED = "failed"
@@ -58,6 +59,9 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     first_name: str | None  # raw name parts, for the username
     last_name: str | None
     start_date: str | None = None  # `YYYY-MM-DD`: new users get usernames in its order (§5)
+    # §11.1, read for effective dating (§12): the last day (`YYYY-MM-DD`) and the zone's text.
+    last_day: str | None = None
+    timezone: str | None = None
     warnings: tuple[str, ...] = ()
     # The mapping key `manager` (§11.2): the manager's profile id, None when not mapped or empty.
     manager: str | None = None
@@ -115,6 +119,7 @@ class ActionKind(StrEnum):
     UPDATE = "update"  # changed attributes only (adoption included)
     SUSPEND = "suspend"  # state SUSPENDED + suspended true, plus changed attributes
     REACTIVATE = "reactivate"  # state ACTIVATED + suspended false, plus changed attributes
+    SCHEDULE = "schedule"  # §12: scheduled state changes only (no write to the user)
 
 
 class Action(msgspec.Struct, kw_only=True, gc=False):
@@ -141,6 +146,9 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     # The username rule of a CREATE (§11.5), for a retry with the next number.
     username_base: str | None = None
     username_max_length: int | None = None
+    # §12: the record's scheduled jobs (`schedules.JobPlan` lines: schedule, reschedule,
+    # cancel, keep), applied after the user's own write has succeeded.
+    schedule: tuple[Any, ...] = ()
 
 
 class RecordResult(msgspec.Struct, kw_only=True, gc=False):
@@ -155,6 +163,7 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     jumpcloud_id: str | None = None
     changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    schedule: tuple[Any, ...] = ()  # §12: `schedules.JobPlan` lines (the report's `schedule`)
 
 
 @dataclass(slots=True)

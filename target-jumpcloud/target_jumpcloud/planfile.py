@@ -49,18 +49,22 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
+from target_jumpcloud.schedules import JobChange, JobPlan
+from target_jumpcloud.scheduling import counts_as_suspension
 from target_jumpcloud.settings import (
     ConfigError,
     SuspensionLimit,
     parse_plan_max_age_hours,
 )
 from target_jumpcloud.username_rules import UsernameTemplate
+from target_jumpcloud.zones import format_instant, parse_instant
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping, Sequence
 
     from target_jumpcloud.directory import Directory
+    from target_jumpcloud.schedules import ScheduledJob
 
 PLAN_FORMAT: Final = "target-jumpcloud-plan"
 PLAN_VERSION: Final = 1
@@ -90,6 +94,7 @@ _OUTCOME_OF: Final = {
     ActionKind.UPDATE: Outcome.UPDATED,
     ActionKind.SUSPEND: Outcome.SUSPENDED,
     ActionKind.REACTIVATE: Outcome.REACTIVATED,
+    ActionKind.SCHEDULE: Outcome.SCHEDULED,
 }
 _STATE_FIELDS: Final = frozenset({"state", "suspended"})
 _NOT_ATTRIBUTES: Final = frozenset({"username", "state", "suspended"})
@@ -435,7 +440,37 @@ def action_document(
     document["state"] = state
     document["reason"] = action.reason
     document["warnings"] = list(desired.warnings)
+    if action.schedule:  # §12: checked against the user's jobs again on apply
+        document["schedule"] = [schedule_line_document(line) for line in action.schedule]
     return document
+
+
+def schedule_line_document(line: JobPlan) -> dict[str, str]:
+    """One schedule line as the plan file holds it: the report's fields, and the job's.
+
+    `job_id` is the job it cancels or keeps; `previous_at` the instant a reschedule moves from.
+    """
+    entry = line.report_entry()
+    if line.job_id is not None:
+        entry["job_id"] = line.job_id
+    if line.previous_at is not None:
+        entry["previous_at"] = format_instant(line.previous_at)
+    return entry
+
+
+def _schedule_line(entry: Mapping[str, Any]) -> JobPlan:
+    """A schedule line of a loaded plan (validated by the schema; `at` read as UTC)."""
+    at = parse_instant(entry["at"])
+    previous = parse_instant(entry.get("previous_at"))
+    if at is None:
+        raise PlanFileError(f"apply_plan: schedule time {entry['at']!r} is not an ISO 8601 time")
+    return JobPlan(
+        state=UserState(entry["state"]),
+        at=at,
+        change=JobChange(entry["change"]),
+        job_id=entry.get("job_id"),
+        previous_at=previous,
+    )
 
 
 def _check_representable(action: Action) -> None:
@@ -856,6 +891,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     warnings: tuple[str, ...] = ()
     first_name: str | None = None
     last_name: str | None = None
+    schedule: tuple[JobPlan, ...] = ()  # §12: the reviewed job lines
     manager: ManagerChange | None = None
 
     @property
@@ -892,6 +928,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             warnings=tuple(document["warnings"]),
             first_name=names.get("first"),
             last_name=names.get("last"),
+            schedule=tuple(_schedule_line(entry) for entry in document.get("schedule") or ()),
             manager=(
                 None
                 if manager is None
@@ -911,16 +948,19 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         *,
         with_state: bool = True,
         reason: str | None = None,
+        schedule: tuple[JobPlan, ...] | None = None,
         manager: ManagerWrite | None = None,
         custom_list: Sequence[Any] | None = None,
     ) -> Action:
         """The `Action` the applier runs: the whole action, or only `attributes` (and the state).
 
-        A SUSPEND or REACTIVATE whose state is left out becomes a plain UPDATE. `manager` is
+        A SUSPEND or REACTIVATE whose state is left out becomes a plain UPDATE; one with
+        nothing left to write but jobs (`schedule`, default: every line) a SCHEDULE. `manager` is
         the manager to write (None: none); `custom_list` the user's custom attribute list as
         JumpCloud has it now, which an update that sets an `attributes.<name>` entry sends
         back whole with those set (every other item kept as it is, §11.3).
         """
+        lines = self.schedule if schedule is None else schedule
         planned = self.attributes
         names = list(planned) if attributes is None else list(attributes)
         after, customs = _split_custom(planned, names)
@@ -970,6 +1010,13 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     change.before_username or change.before,
                     change.after_username or change.after,
                 )
+        if (
+            kind is not ActionKind.CREATE
+            and not payload
+            and pending is None
+            and any(line.change is not JobChange.KEPT for line in lines)
+        ):
+            kind = ActionKind.SCHEDULE  # §12: nothing left to write but jobs
         return Action(
             kind=kind,
             desired=desired,
@@ -980,6 +1027,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             outcome=_OUTCOME_OF[kind],
             reason=self.reason if reason is None else reason,
             manager_pending=pending,
+            schedule=lines,
         )
 
     def _set_custom_list(
@@ -1033,6 +1081,11 @@ class LoadedPlan:
     actions: tuple[PlannedAction, ...]
     records: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def has_schedules(self) -> bool:
+        """Whether an action changes scheduled jobs (the apply run must read them)."""
+        return any(line.change is not JobChange.KEPT for a in self.actions for line in a.schedule)
+
     def attribute_names(self) -> list[str]:
         """Every attribute some action writes (`manager` too): the directory is read with these."""
         names = {name for action in self.actions for name in action.attributes}
@@ -1084,8 +1137,8 @@ def load_plan(
     In this order, each refusal one line naming the setting (`PlanFileError`): the file must
     be a plan file whose actions hash to its `plan_id`; `apply_plan_id`, when given, must be
     that `plan_id`; the plan must be at most `max_age_hours` old at `now` (and not from the
-    future beyond a few minutes of clock skew); a plan with scheduled state changes is
-    refused, since this version cannot check them against JumpCloud.
+    future beyond a few minutes of clock skew). Its scheduled state changes (§12) are
+    checked against the users' jobs by `check_drift`.
     """
     shown = str(path)
     limit_hours = parse_plan_max_age_hours(max_age_hours)
@@ -1114,13 +1167,6 @@ def load_plan(
         raise PlanFileError(
             f"apply_plan: the plan in {shown} says it was made at {document['created_at']}, "
             "in the future: check the clocks, then make a new plan"
-        )
-    scheduled = [a["deel_id"] for a in document["actions"] if a.get("schedule")]
-    if scheduled:
-        raise PlanFileError(
-            f"apply_plan: {shown} schedules state changes (profile id {scheduled[0]}"
-            f"{' and others' if len(scheduled) > 1 else ''}), which this version of "
-            "target-jumpcloud cannot apply; nothing was written"
         )
     actions = tuple(
         PlannedAction.from_document(position, action)
@@ -1154,7 +1200,7 @@ class DriftCheck:
 
     def as_plan(self, *, matched_users: int, max_suspensions: SuspensionLimit) -> Plan:
         """A `Plan` for the applier and the guard (counted on what is still to apply)."""
-        suspensions = sum(1 for action in self.actions if action.kind is ActionKind.SUSPEND)
+        suspensions = sum(1 for action in self.actions if counts_as_suspension(action))
         return Plan(
             actions=list(self.actions),
             results=list(self.results),
@@ -1336,6 +1382,19 @@ def _check_create(
             if user.username.lower() == action.username.lower()
             else (f"created as {user.username!r}, not {action.username!r}")
         )
+        pending_jobs, _, _ = _check_jobs(action.schedule, directory.jobs_of(user.id))
+        if any(line.change is not JobChange.KEPT for line in pending_jobs):
+            # The create was done by an earlier apply whose jobs were not all made.
+            existing = msgspec.structs.replace(
+                action,
+                kind=ActionKind.UPDATE,
+                jumpcloud_id=user.id,
+                username=user.username,
+                attributes={},
+                state=None,
+            )
+            note = f"{REASON_ALREADY} ({what})"
+            return existing.to_action([], with_state=False, reason=note, schedule=pending_jobs)
         return _already(action, what, user)
     details = [
         f"profile id {action.deel_id} is now linked to JumpCloud user {_label(user)}"
@@ -1391,9 +1450,13 @@ def _check_existing(
             action.manager, user, directory, managers, done=done, drifted=drifted
         )
     drifted.extend(_taken_since(action, user, directory, pending))
+    jobs, jobs_done, jobs_drifted = _check_jobs(action.schedule, directory.jobs_of(user.id))
+    done.extend(jobs_done)
+    drifted.extend(jobs_drifted)
     if drifted:
         return _conflict(action, drifted, user)
-    if not pending and not state_pending and manager is None:
+    jobs_pending = any(line.change is not JobChange.KEPT for line in jobs)
+    if not pending and not state_pending and manager is None and not jobs_pending:
         return _already(action, ", ".join(done), user)
     reason = action.reason
     if done:
@@ -1405,6 +1468,7 @@ def _check_existing(
         reason=reason,
         manager=manager,
         custom_list=user.custom_attributes,
+        schedule=jobs,
     )
 
 
@@ -1447,6 +1511,50 @@ def _check_manager(
         drifted.append(target)
         return None
     return target
+
+
+def _check_jobs(
+    lines: Sequence[JobPlan], jobs: Sequence[ScheduledJob]
+) -> tuple[tuple[JobPlan, ...], list[str], list[str]]:
+    """The reviewed job lines against the user's jobs now (§12).
+
+    Returns the lines still to apply (kept lines stay, for the report), what is already as
+    planned, and what changed since the plan was made: a job to cancel or move that is gone
+    while its replacement is not there.
+    """
+    ids = {job.id for job in jobs}
+    made = {(job.state, job.at) for job in jobs}
+    still: list[JobPlan] = []
+    done: list[str] = []
+    drifted: list[str] = []
+    for line in lines:
+        label = f"{line.state.value} job at {format_instant(line.at)}"
+        there = (line.state, line.at) in made
+        if line.change is JobChange.KEPT:
+            still.append(line)
+        elif line.change is JobChange.SCHEDULED:
+            if there:
+                done.append(label)
+            else:
+                still.append(line)
+        elif line.change is JobChange.CANCELLED:
+            if line.job_id in ids:
+                still.append(line)
+            else:
+                done.append(f"{label} cancelled")
+        elif line.job_id in ids:  # rescheduled, the old job still there
+            still.append(line if not there else replace_change(line, JobChange.CANCELLED))
+        elif there:
+            done.append(label)
+        else:
+            old = format_instant(line.previous_at) if line.previous_at else "?"
+            drifted.append(f"{line.state.value} job at {old} is gone")
+    return tuple(still), done, drifted
+
+
+def replace_change(line: JobPlan, change: JobChange) -> JobPlan:
+    """`line` with another change (a reschedule half done: only its cancel is left)."""
+    return JobPlan(line.state, line.previous_at or line.at, change, line.job_id)
 
 
 def _taken_since(

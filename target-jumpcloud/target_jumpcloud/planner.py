@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from msgspec.structs import replace
+
 from target_jumpcloud import attributes as custom
 from target_jumpcloud.directory import Directory
+from target_jumpcloud.effective_settings import EffectiveDating
 from target_jumpcloud.managers import link_managers
 from target_jumpcloud.mapping_rules import EMAIL, MANAGER, custom_name
 from target_jumpcloud.model import (
@@ -26,6 +29,15 @@ from target_jumpcloud.model import (
     RejectedRecord,
     UserState,
 )
+from target_jumpcloud.schedules import (
+    Decision,
+    JobChange,
+    JobPlan,
+    ScheduledJob,
+    decide,
+    read_worker_dates,
+)
+from target_jumpcloud.scheduling import counts_as_suspension
 from target_jumpcloud.settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.usernames import (
     DEFAULT_USERNAME_TEMPLATE,
@@ -34,6 +46,7 @@ from target_jumpcloud.usernames import (
 )
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable, Mapping, Sequence
 
     from target_jumpcloud.settings import SuspensionLimit, SyncSettings
@@ -42,6 +55,7 @@ if TYPE_CHECKING:
 REASON_ADOPTED = "adopted by email"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
 REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
+REASON_ACTIVATED_NOW = "start date reached: activated now"
 _LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
 
 Change = tuple[str | None, str | None]
@@ -62,15 +76,25 @@ class PlanOptions:
     create_only: frozenset[str] = frozenset()  # §11.4: sent at creation, never compared
     username_template: UsernameTemplate = DEFAULT_USERNAME_TEMPLATE  # §11.5
     username_max_length: int | None = None
+    # §12: the settings, and the time the plan is made (required when they are enabled).
+    effective_dating: EffectiveDating = field(default_factory=EffectiveDating)
+    now: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if self.user_state_on_create is UserState.SUSPENDED:
             raise ValueError("user_state_on_create must be STAGED or ACTIVATED")
+        if self.effective_dating.enabled and (self.now is None or self.now.tzinfo is None):
+            raise ValueError("effective dating needs the (aware) time the plan is made: now")
 
     @classmethod
-    def from_settings(cls, settings: SyncSettings) -> PlanOptions:
-        """The plan options carried by validated target settings."""
+    def from_settings(
+        cls, settings: SyncSettings, *, now: dt.datetime | None = None
+    ) -> PlanOptions:
+        """The plan options carried by validated target settings (`now`: see `plan_time`)."""
+        effective = settings.effective_dating
         return cls(
+            effective_dating=effective,
+            now=effective.plan_time(now) if effective.enabled and now is not None else now,
             user_state_on_create=settings.user_state_on_create,
             reactivate_suspended_users=settings.reactivate_suspended_users,
             max_suspensions=settings.max_suspensions,
@@ -292,16 +316,89 @@ class _Planner:
 
     def plan(self, desired: DesiredUser) -> Action | RecordResult:
         linked = self.directory.linked_users(desired.profile_id)
-        if len(linked) == 1:  # the common case, as `_match` decides it: linked by profile id
+        effective = self.options.effective_dating.enabled
+        if len(linked) == 1 and not effective:  # the common case, as `_match` decides it
             return self._existing_user(desired, linked[0], adopted=False)
-        match = _match(desired, self.directory, self.superseded)
+        if len(linked) == 1:
+            match = _Match(user=linked[0])
+        else:
+            match = _match(desired, self.directory, self.superseded)
         if match.conflict is not None:
             return _result(desired, Outcome.CONFLICT, match.conflict)
+        if effective:
+            return self._dated(desired, match.user, adopted=match.adopted)
         if match.user is None:
             return self._new_user(desired)
         return self._existing_user(desired, match.user, adopted=match.adopted)
 
-    def _new_user(self, desired: DesiredUser) -> Action | RecordResult:
+    # -- §12: effective dates ------------------------------------------------------------------
+
+    def _decide(self, desired: DesiredUser, user: DirectoryUser | None) -> Decision:
+        """What the worker's dates mean for their user now (`schedules.decide`)."""
+        effective = self.options.effective_dating
+        dates = read_worker_dates(
+            desired.start_date,
+            desired.last_day,
+            desired.timezone,
+            default_timezone=effective.default_timezone,
+        )
+        now = self.options.now
+        assert now is not None  # noqa: S101 - PlanOptions checks it
+        jobs: Sequence[ScheduledJob] = self.directory.jobs_of(user.id) if user else ()
+        return decide(
+            dates,
+            active=desired.active,
+            user_state=user.state if user else None,
+            jobs=jobs,
+            settings=effective,
+            now=now,
+            reactivate_suspended_users=self.options.reactivate_suspended_users,
+        )
+
+    def _dated(
+        self, desired: DesiredUser, user: DirectoryUser | None, *, adopted: bool
+    ) -> Action | RecordResult:
+        """The plan of one record with effective dating on: §4 with the §12 decision folded in.
+
+        The decision's jobs go with the record: on its create or update (applied once that
+        write succeeded), or on a SCHEDULE action when they are its only writes; a record whose
+        jobs are all kept stays unchanged, with the kept lines in its schedule.
+        """
+        decision = self._decide(desired, user)
+        if decision.warnings:
+            desired = replace(desired, warnings=(*desired.warnings, *decision.warnings))
+        if user is None:
+            if decision.skip_reason is not None:
+                return _result(desired, Outcome.SKIPPED, decision.skip_reason)
+            planned = self._new_user(desired, state=decision.create_state)
+            if isinstance(planned, Action):
+                planned.schedule = decision.jobs
+                if decision.notes:
+                    planned.reason = "; ".join(decision.notes)
+            return planned
+        planned = self._existing_user(desired, user, adopted=adopted, decision=decision)
+        if isinstance(planned, Action):
+            planned.schedule = decision.jobs
+            return planned
+        if planned.outcome is not Outcome.UNCHANGED:  # a conflict: nothing is written for it
+            return planned
+        if not decision.changes_jobs:
+            planned.schedule = decision.jobs
+            return planned
+        return Action(
+            kind=ActionKind.SCHEDULE,
+            desired=desired,
+            payload={},
+            user_id=user.id,
+            username=user.username,
+            outcome=Outcome.SCHEDULED,
+            reason=planned.reason,
+            schedule=decision.jobs,
+        )
+
+    def _new_user(
+        self, desired: DesiredUser, *, state: UserState | None = None
+    ) -> Action | RecordResult:
         """A create; its username is given out later, in start-date order (`name_creates`)."""
         if not desired.active:
             return _result(desired, Outcome.SKIPPED, REASON_INACTIVE_NEW)
@@ -311,7 +408,7 @@ class _Planner:
             items = custom.create_list(desired.custom_attributes)
             if items:
                 payload[custom.LIST_FIELD] = items
-        payload["state"] = self.options.user_state_on_create.value
+        payload["state"] = (state or self.options.user_state_on_create).value
         payload["suspended"] = False
         return Action(
             kind=ActionKind.CREATE, desired=desired, payload=payload, outcome=Outcome.CREATED
@@ -364,10 +461,18 @@ class _Planner:
             current = {k: v for k, v in current.items() if k not in self._create_only}
         return wanted, current
 
-    def _existing_user(
-        self, desired: DesiredUser, user: DirectoryUser, *, adopted: bool
+    def _existing_user(  # noqa: PLR0912 - §4's table, with §12's changes to it
+        self,
+        desired: DesiredUser,
+        user: DirectoryUser,
+        *,
+        adopted: bool,
+        decision: Decision | None = None,
     ) -> Action | RecordResult:
         self.matched.add(user.id)
+        active = desired.active if decision is None else decision.effectively_active
+        activate_now = decision is not None and decision.activate_now
+        notes = list(decision.notes) if decision is not None else []
         wanted: Mapping[str, str | None] = desired.attributes
         current: Mapping[str, str | None] = user.attributes
         if self._create_only or EMAIL not in current:
@@ -376,7 +481,12 @@ class _Planner:
             self._custom_changes(desired, user) if desired.custom_attributes else (None, None)
         )
         if wanted == current and not custom_changes:  # the common case: nothing changed
-            if not adopted and desired.active is not (user.state is _SUSPENDED):
+            if (
+                not adopted
+                and active is not (user.state is _SUSPENDED)
+                and not activate_now
+                and not notes
+            ):
                 # No change, no state to set, nothing to say: what the steps below conclude.
                 return RecordResult(
                     position=desired.position,
@@ -401,17 +511,24 @@ class _Planner:
 
         suspended = user.state is UserState.SUSPENDED
         reasons = [REASON_ADOPTED] if adopted else []
+        reasons.extend(notes)
         kind, outcome = ActionKind.UPDATE, Outcome.UPDATED
         state_pair: dict[str, object] = {}
-        if desired.active and suspended:
-            if self.options.reactivate_suspended_users:
+        if active and suspended:
+            if decision is not None and decision.hold_reactivation:
+                pass  # §12: reactivated by a job on the start date (the note says so)
+            elif self.options.reactivate_suspended_users:
                 kind, outcome = ActionKind.REACTIVATE, Outcome.REACTIVATED
                 state_pair = {"state": UserState.ACTIVATED.value, "suspended": False}
             else:
                 reasons.append(REASON_KEPT_SUSPENDED)
-        elif not desired.active and not suspended:
+        elif not active and not suspended:
             kind, outcome = ActionKind.SUSPEND, Outcome.SUSPENDED
             state_pair = {"state": UserState.SUSPENDED.value, "suspended": True}
+        elif activate_now and user.state is UserState.STAGED:
+            # §12: the activation is due (less than 5 minutes away): made at once.
+            state_pair = {"state": UserState.ACTIVATED.value, "suspended": False}
+            reasons.append(REASON_ACTIVATED_NOW)
 
         joined = "; ".join(reasons) or None
         if not changes and not state_pair and not custom_changes:
@@ -470,7 +587,12 @@ def plan_sync(
     actions, results = link_managers(
         actions, results, records, directory, create_only=MANAGER in options.create_only
     )
-    suspensions = sum(1 for action in actions if action.kind is ActionKind.SUSPEND)
+    for action in actions:  # a manager link makes a SCHEDULE action an update (§11.2)
+        if action.kind is ActionKind.SCHEDULE and (
+            action.payload or action.changes or action.manager_pending is not None
+        ):
+            action.kind, action.outcome = ActionKind.UPDATE, Outcome.UPDATED
+    suspensions = sum(1 for action in actions if counts_as_suspension(action))
     matched = len(planner.matched)
     return Plan(
         actions=actions,
@@ -542,7 +664,28 @@ def apply_to_directory(
                 ),
             )
         )
+    for action in plan.actions:
+        user_id = created[action.desired.position] if action.kind is ActionKind.CREATE else None
+        _apply_jobs(result, user_id or action.user_id or "", action.schedule)
     return result
+
+
+def _apply_jobs(directory: Directory, user_id: str, schedule: Sequence[JobPlan]) -> None:
+    """The user's jobs after the schedule's cancellations and new jobs (§12).
+
+    As JumpCloud would hold them; a new job is named after its user, state and instant.
+    """
+    if not any(line.change is not JobChange.KEPT for line in schedule):
+        return
+    jobs = list(directory.jobs_of(user_id))
+    for line in schedule:
+        cancelled = line.cancels
+        if cancelled is not None:
+            jobs = [job for job in jobs if job.id != cancelled]
+        if line.schedules:
+            job_id = f"job-{user_id}-{line.state.value}-{line.at.isoformat()}"
+            jobs.append(ScheduledJob(id=job_id, user_id=user_id, state=line.state, at=line.at))
+    directory.jobs[user_id] = jobs
 
 
 def _payload_text(payload: Mapping[str, object], name: str) -> str | None:

@@ -228,6 +228,7 @@ def _record_json(result: RecordResult) -> dict[str, Any]:
         entry["changes"] = {name: [old, new] for name, (old, new) in result.changes.items()}
     if result.warnings:
         entry["warnings"] = list(result.warnings)
+    entry["schedule"] = [line.report_entry() for line in result.schedule]  # §12
     return entry
 
 

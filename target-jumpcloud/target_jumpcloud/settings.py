@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from target_jumpcloud.auth import ServiceAccount, default_token_url
+from target_jumpcloud.effective_settings import EffectiveDating, read_effective_dating
 from target_jumpcloud.mapping_rules import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.model import UserState
 from target_jumpcloud.username_rules import UsernameTemplate, check_max_length, check_template
@@ -166,6 +167,7 @@ class SyncSettings:
     apply_plan_id: str | None = None  # the plan_id an approval pins
     plan_max_age_hours: float = DEFAULT_PLAN_MAX_AGE_HOURS
     review_html: bool = False  # write the report's review page beside it
+    effective_dating: EffectiveDating = field(default_factory=EffectiveDating)  # §12
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -210,6 +212,9 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     problems.extend(mapping_problems)
     no_files: tuple[str | None, str | None] = (None, None)
     plan_path, apply_plan = checked(_plan_files, config, default=no_files)
+    dry_run = checked(_flag, config, "dry_run", default=False)
+    effective_dating, effective_problems = read_effective_dating(config, dry_run=dry_run)
+    problems.extend(effective_problems)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -230,7 +235,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
             _raw_max_suspensions(config),
             default=SuspensionLimit(0, percent=False),
         ),
-        dry_run=checked(_flag, config, "dry_run", default=False),
+        dry_run=dry_run,
         report_path=checked(_optional_text, config, "report_path", default=None),
         create_only_attributes=checked(
             parse_create_only, config.get("create_only_attributes"), mapping, default=frozenset()
@@ -246,6 +251,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
             default=DEFAULT_PLAN_MAX_AGE_HOURS,
         ),
         review_html=checked(_flag, config, "review_html", default=False),
+        effective_dating=effective_dating,
     )
     if problems:
         raise ConfigError(*problems)

@@ -80,6 +80,8 @@ def test_default_mapping_is_the_contract_table():
         "employeeIdentifier": "id",
         "state": "active",
         "start_date": "start_date",  # §5 / §11.1: read for username order, never sent
+        "last_day": "last_day",  # §11.1: read for effective dating (§12), never sent
+        "timezone": "timezone",
     }
 
 

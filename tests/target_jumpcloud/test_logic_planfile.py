@@ -27,6 +27,7 @@ from target_jumpcloud.planfile import (
     write_plan,
 )
 from target_jumpcloud.planner import PlanOptions, plan_sync
+from target_jumpcloud.schedules import JobChange
 from target_jumpcloud.settings import ConfigError, parse_plan_max_age_hours, parse_settings
 
 from tests.target_jumpcloud.test_logic_properties import FAST
@@ -181,6 +182,7 @@ def test_the_document_names_each_write_with_its_before_and_after_values() -> Non
         "unchanged": 2,
         "suspended": 1,
         "reactivated": 1,
+        "scheduled": 0,
         "skipped": 0,
         "conflict": 0,
         "failed": 0,
@@ -472,14 +474,31 @@ def test_a_folder_is_not_a_plan(tmp_path: Path) -> None:
         read_plan_document(tmp_path)
 
 
-def test_a_plan_with_scheduled_state_changes_is_refused_by_this_version(tmp_path: Path) -> None:
+def test_a_plan_with_scheduled_state_changes_loads_its_lines(tmp_path: Path) -> None:
     doc = document()
     action_of(doc, "p4")["schedule"] = [
         {"state": "ACTIVATED", "at": "2026-04-01T07:00:00Z", "change": "scheduled"}
     ]
     path = written(tmp_path, rehash(doc))
-    read_plan_document(path)  # a valid plan file: the review can show it
-    with pytest.raises(PlanFileError, match=r"schedules state changes .*profile id p4"):
+    loaded = load_plan(path, now=MADE)
+    (create,) = [a for a in loaded.actions if a.deel_id == "p4"]
+    (line,) = create.schedule
+    assert (line.state, line.at, line.change) == (
+        UserState.ACTIVATED,
+        datetime(2026, 4, 1, 7, 0, tzinfo=UTC),
+        JobChange.SCHEDULED,
+    )
+    assert loaded.has_schedules
+    assert create.to_action().schedule == (line,)
+
+
+def test_a_schedule_line_with_no_readable_time_is_refused(tmp_path: Path) -> None:
+    doc = document()
+    action_of(doc, "p4")["schedule"] = [
+        {"state": "ACTIVATED", "at": "next monday", "change": "scheduled"}
+    ]
+    path = written(tmp_path, rehash(doc))
+    with pytest.raises(PlanFileError, match="schedule time 'next monday'"):
         load_plan(path, now=MADE)
 
 

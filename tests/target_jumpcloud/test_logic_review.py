@@ -74,6 +74,7 @@ def report(records: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
             "unchanged",
             "suspended",
             "reactivated",
+            "scheduled",
             "skipped",
             "conflict",
             "failed",

@@ -48,6 +48,7 @@ def test_counts_list_every_outcome_with_zeros():
         "unchanged": 0,
         "suspended": 0,
         "reactivated": 0,
+        "scheduled": 0,
         "skipped": 0,
         "conflict": 0,
         "failed": 1,
@@ -78,7 +79,7 @@ def test_summary_lists_the_first_ten_of_each_problem_outcome():
     lines = RunReport.from_results(results, started_at=START, dry_run=False).summary_lines()
     assert lines[0] == (
         "Summary of 15 records: created 0, updated 0, unchanged 1, suspended 0, "
-        "reactivated 0, skipped 12, conflict 1, failed 1"
+        "reactivated 0, scheduled 0, skipped 12, conflict 1, failed 1"
     )
     assert lines[1] == "skipped (first 10 of 12):"
     assert lines[2] == "  #1 deel_id=p0 email=w0@acme.example: reason 0"
@@ -152,6 +153,7 @@ def test_json_report_shape(tmp_path):
         "jumpcloud_id": "66b0",
         "outcome": "created",
         "reason": None,
+        "schedule": [],  # §12: every record carries its schedule, empty when none
     }
     assert data["records"][1]["changes"] == {
         "jobTitle": ["Dev", "CTO"],
