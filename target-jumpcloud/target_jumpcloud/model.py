@@ -165,6 +165,23 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     warnings: tuple[str, ...] = ()
     schedule: tuple[Any, ...] = ()  # §12: `schedules.JobPlan` lines (the report's `schedule`)
 
+    def to_json(self) -> dict[str, Any]:
+        """The record as the report writes it (and a plan file lists the records it leaves)."""
+        entry: dict[str, Any] = {
+            "deel_id": self.deel_id,
+            "email": self.email,
+            "username": self.username,
+            "jumpcloud_id": self.jumpcloud_id,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+        }
+        if self.changes:
+            entry["changes"] = {name: [old, new] for name, (old, new) in self.changes.items()}
+        if self.warnings:
+            entry["warnings"] = list(self.warnings)
+        entry["schedule"] = [line.report_entry() for line in self.schedule]  # §12
+        return entry
+
 
 @dataclass(slots=True)
 class Plan:

@@ -241,6 +241,16 @@ _ACTION_SCHEMA: Final = {
         {"if": _kind_is(ActionKind.REACTIVATE), "then": _state_is(["SUSPENDED"], ["ACTIVATED"])},
     ],
 }
+#: A record's `changes` in a report or a plan: attribute → [old, new].
+CHANGES_SCHEMA: Final = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "prefixItems": [_NULLABLE_TEXT, _NULLABLE_TEXT],
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
 _RECORD_SCHEMA: Final = {
     "type": "object",
     "required": ["deel_id", "email", "username", "jumpcloud_id", "outcome", "reason"],
@@ -251,15 +261,7 @@ _RECORD_SCHEMA: Final = {
         "jumpcloud_id": _NULLABLE_TEXT,
         "outcome": {"enum": _OUTCOMES},
         "reason": _NULLABLE_TEXT,
-        "changes": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "array",
-                "prefixItems": [_NULLABLE_TEXT, _NULLABLE_TEXT],
-                "minItems": 2,
-                "maxItems": 2,
-            },
-        },
+        "changes": CHANGES_SCHEMA,
         "warnings": {"type": "array", "items": _TEXT},
     },
 }
@@ -546,23 +548,6 @@ def _attribute_text(name: str, value: object) -> str:
     return value
 
 
-def _record_document(result: RecordResult) -> dict[str, Any]:
-    """A record that needs no write, as the report writes it (shown in reviews, never hashed)."""
-    entry: dict[str, Any] = {
-        "deel_id": result.deel_id,
-        "email": result.email,
-        "username": result.username,
-        "jumpcloud_id": result.jumpcloud_id,
-        "outcome": result.outcome.value,
-        "reason": result.reason,
-    }
-    if result.changes:
-        entry["changes"] = {name: [old, new] for name, (old, new) in result.changes.items()}
-    if result.warnings:
-        entry["warnings"] = list(result.warnings)
-    return entry
-
-
 def plan_document(
     plan: Plan,
     directory: Directory,
@@ -594,9 +579,7 @@ def plan_document(
             "tripped": plan.guard_tripped,
         },
         "actions": actions,
-        "records": [
-            _record_document(result) for result in sorted(plan.results, key=lambda r: r.position)
-        ],
+        "records": [result.to_json() for result in sorted(plan.results, key=lambda r: r.position)],
     }
 
 

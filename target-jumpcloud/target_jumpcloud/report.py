@@ -182,7 +182,7 @@ class RunReport:
             "applied": self.applied,
             "message": self.message,
             "counts": self.counts,
-            "records": [_record_json(r) for r in self.records],
+            "records": [r.to_json() for r in self.records],
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
@@ -213,23 +213,6 @@ def _describe(result: RecordResult) -> str:
     if result.email:
         parts.append(f"email={result.email}")
     return " ".join(parts)
-
-
-def _record_json(result: RecordResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "deel_id": result.deel_id,
-        "email": result.email,
-        "username": result.username,
-        "jumpcloud_id": result.jumpcloud_id,
-        "outcome": result.outcome.value,
-        "reason": result.reason,
-    }
-    if result.changes:
-        entry["changes"] = {name: [old, new] for name, (old, new) in result.changes.items()}
-    if result.warnings:
-        entry["warnings"] = list(result.warnings)
-    entry["schedule"] = [line.report_entry() for line in result.schedule]  # §12
-    return entry
 
 
 class Progress:

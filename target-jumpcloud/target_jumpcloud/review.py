@@ -36,6 +36,7 @@ from markupsafe import Markup, escape
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import ActionKind, Outcome
 from target_jumpcloud.planfile import (
+    CHANGES_SCHEMA,
     PlanFormatError,
     check_plan_document,
     is_plan_document,
@@ -110,15 +111,7 @@ REPORT_SCHEMA: Final[dict[str, Any]] = {
                     "jumpcloud_id": _NULLABLE_TEXT,
                     "outcome": _OUTCOME_NAME,
                     "reason": _NULLABLE_TEXT,
-                    "changes": {
-                        "type": "object",
-                        "additionalProperties": {
-                            "type": "array",
-                            "prefixItems": [_NULLABLE_TEXT, _NULLABLE_TEXT],
-                            "minItems": 2,
-                            "maxItems": 2,
-                        },
-                    },
+                    "changes": CHANGES_SCHEMA,
                     "warnings": {"type": "array", "items": {"type": "string"}},
                 },
             },
