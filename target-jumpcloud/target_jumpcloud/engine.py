@@ -22,10 +22,10 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.applier import apply_plan
-from target_jumpcloud.client import AuthenticationError
+from target_jumpcloud.client import AuthenticationError, JumpCloudClient
 from target_jumpcloud.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.mapping_rules import synced_attributes
 from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
@@ -46,11 +46,10 @@ from target_jumpcloud.schedules import jobs_by_user
 from target_jumpcloud.usernames import UsernameAllocator
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
     from pathlib import Path
 
-    from target_jumpcloud.client import JumpCloudClient
     from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
     from target_jumpcloud.planfile import LoadedPlan
     from target_jumpcloud.schedules import ScheduledJob
@@ -92,6 +91,25 @@ class DirectoryUnavailable(SyncAborted):
     """The JumpCloud users could not be loaded: nothing was planned or written."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+def client_for(
+    settings: SyncSettings,
+    apply_concurrency: int = APPLY_CONCURRENCY,
+    options: Mapping[str, Any] | None = None,
+) -> JumpCloudClient:
+    """The run's JumpCloud client: a connection for each writer and the directory threads.
+
+    `options` (timeouts, backoff) let tests make retries fast.
+    """
+    options = {"pool_size": apply_concurrency + 2, **(options or {})}
+    return JumpCloudClient(
+        settings.api_url,
+        settings.api_key,
+        settings.org_id,
+        service_account=settings.service_account,
+        **options,
+    )
 
 
 class SyncRun:

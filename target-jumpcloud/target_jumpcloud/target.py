@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_jumpcloud.client import JumpCloudClient
 from target_jumpcloud.config_schema import CONFIG_JSONSCHEMA
-from target_jumpcloud.engine import APPLY_CONCURRENCY, EXIT_INTERRUPTED, SyncRun
+from target_jumpcloud.engine import APPLY_CONCURRENCY, EXIT_INTERRUPTED, SyncRun, client_for
 from target_jumpcloud.exits import (
     Scrubber,
     read_config_files,
@@ -44,8 +43,8 @@ if TYPE_CHECKING:
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
+    from target_jumpcloud.client import JumpCloudClient
     from target_jumpcloud.model import DesiredUser, RejectedRecord
-    from target_jumpcloud.report import RunReport
     from target_jumpcloud.settings import SyncSettings
 
 
@@ -129,41 +128,20 @@ class TargetJumpCloud(Target):
     # -- the engine --------------------------------------------------------------------------
 
     @property
-    def client(self) -> JumpCloudClient:
-        """The one JumpCloud client of this run (built on first use)."""
-        if self._client is None:
-            options: dict[str, Any] = {"pool_size": self.apply_concurrency + 2}
-            options.update(self._client_options)
-            self._client = JumpCloudClient(
-                self.settings.api_url,
-                self.settings.api_key,
-                self.settings.org_id,
-                service_account=self.settings.service_account,
-                **options,
-            )
-        return self._client
-
-    @property
     def sync_run(self) -> SyncRun:
-        """The sync run this target feeds (made on first use)."""
+        """The sync run this target feeds (made on first use, with the run's client)."""
         if self._run is None:
+            if self._client is None:
+                self._client = client_for(
+                    self.settings, self.apply_concurrency, self._client_options
+                )
             self._run = SyncRun(
                 self.settings,
-                self.client,
+                self._client,
                 logger=self.logger,
                 apply_concurrency=self.apply_concurrency,
             )
         return self._run
-
-    @property
-    def records(self) -> list[DesiredUser | RejectedRecord]:
-        """The mapped worker records so far."""
-        return self.sync_run.records
-
-    @property
-    def report(self) -> RunReport | None:
-        """The run's report, once finished."""
-        return self.sync_run.report
 
     def start(self) -> None:
         """Check the key and start loading the directory (before any input is read)."""
@@ -217,11 +195,6 @@ class TargetJumpCloud(Target):
                 self._stream_end.schema(schema)
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=[])
 
-    @property
-    def ignored(self) -> dict[str, int]:
-        """Records dropped per ignored stream."""
-        return self.ignored_streams.counts
-
     def next_position(self) -> int:
         """The stream position of the next worker record (0-based)."""
         return self.sync_run.next_position()
@@ -238,9 +211,9 @@ class TargetJumpCloud(Target):
 
     def process_endofpipe(self) -> None:
         """The end of the input: hand the whole stream to the run, then emit the final STATE."""
-        self._stream_end.check(len(self.records))
+        self._stream_end.check(len(self.sync_run.records))
         self.ignored_streams.log_totals()
-        if not self.records and not self.sink_exists(self.settings.worker_stream):
+        if not self.sync_run.records and not self.sink_exists(self.settings.worker_stream):
             self.logger.warning(
                 "No '%s' stream in the input: nothing to sync (check worker_stream and the "
                 "tap's selection)",

@@ -59,8 +59,10 @@ def test_the_last_copy_of_a_repeated_profile_is_the_one_applied(
     target.listen(io.StringIO(text))
     (user,) = jumpcloud_emulator.app.find_users(employeeIdentifier=moved["id"])
     assert user["jobTitle"] == "Head of Repeats"
-    assert target.report is not None
-    entries = [r for r in target.report.to_json()["records"] if r["deel_id"] == moved["id"]]
+    assert target.sync_run.report is not None
+    entries = [
+        r for r in target.sync_run.report.to_json()["records"] if r["deel_id"] == moved["id"]
+    ]
     assert sorted(e["outcome"] for e in entries) == ["created", "skipped"]
     (skipped,) = (e for e in entries if e["outcome"] == "skipped")
     assert skipped["reason"] == "superseded by a later record with the same profile id"

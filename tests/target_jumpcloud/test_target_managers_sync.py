@@ -66,8 +66,8 @@ def managers(app: JumpCloudEmulator) -> dict[str, str | None]:
 
 
 def report_of(target: TargetJumpCloud) -> RunReport:
-    assert target.report is not None
-    return target.report
+    assert target.sync_run.report is not None
+    return target.sync_run.report
 
 
 def record(target: TargetJumpCloud, profile_id: str) -> dict[str, Any]:

@@ -99,8 +99,8 @@ def apply(url: str, path: Path, **settings: Any) -> TargetJumpCloud:
 
 
 def records(target: TargetJumpCloud) -> dict[str, dict[str, Any]]:
-    assert target.report is not None
-    return {r["deel_id"]: r for r in target.report.to_json()["records"]}
+    assert target.sync_run.report is not None
+    return {r["deel_id"]: r for r in target.sync_run.report.to_json()["records"]}
 
 
 def test_a_dry_run_with_a_plan_path_writes_manager_and_custom_attribute_changes(

@@ -87,8 +87,8 @@ def test_first_sync_creates_users_with_the_mapped_payload(app, jumpcloud_api_url
         },
     ]
     assert _user(app, "p1")["state"] == "STAGED"
-    assert target.report is not None
-    assert target.report.counts["created"] == 2
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.counts["created"] == 2
     assert capsys.readouterr().out == '{"bookmark": 1}\n'  # STATE after the writes
 
 
@@ -105,8 +105,8 @@ def test_a_second_identical_sync_writes_nothing(app, jumpcloud_api_url):
     target = run_target(jumpcloud_api_url, text)
     assert writes(app) == []
     assert app.write_count == 0
-    assert target.report is not None
-    assert target.report.counts["unchanged"] == 3
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.counts["unchanged"] == 3
 
 
 def test_an_update_sends_only_the_changed_attributes(app, jumpcloud_api_url):
@@ -117,8 +117,8 @@ def test_an_update_sends_only_the_changed_attributes(app, jumpcloud_api_url):
     (put,) = app.requests("PUT")
     assert put.body == {"jobTitle": "Principal Engineer", "costCenter": "Core"}
     assert put.path == f"/api/systemusers/{_user(app, 'p1')['_id']}"
-    assert target.report is not None
-    entry = target.report.to_json()["records"][0]
+    assert target.sync_run.report is not None
+    entry = target.sync_run.report.to_json()["records"][0]
     assert entry["outcome"] == "updated"
     assert entry["changes"] == {
         "jobTitle": ["Engineer", "Principal Engineer"],
@@ -135,8 +135,8 @@ def test_a_leaver_is_suspended_with_the_state_pair(app, jumpcloud_api_url):
     assert put.body == {"state": "SUSPENDED", "suspended": True}
     user = _user(app, "p2")
     assert (user["state"], user["suspended"]) == ("SUSPENDED", True)
-    assert target.report is not None
-    assert target.report.counts["suspended"] == 1
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.counts["suspended"] == 1
 
 
 def test_an_unlinked_user_is_adopted_by_email(app, jumpcloud_api_url):
@@ -153,8 +153,8 @@ def test_an_unlinked_user_is_adopted_by_email(app, jumpcloud_api_url):
     assert put.body["employeeIdentifier"] == "p1"
     assert "username" not in put.body
     assert app.requests("POST", "/api/systemusers") == []
-    assert target.report is not None
-    (entry,) = target.report.to_json()["records"]
+    assert target.sync_run.report is not None
+    (entry,) = target.sync_run.report.to_json()["records"]
     assert (entry["outcome"], entry["reason"]) == ("updated", "adopted by email")
     assert entry["username"] == "alovelace"
 
@@ -162,8 +162,8 @@ def test_an_unlinked_user_is_adopted_by_email(app, jumpcloud_api_url):
 def test_an_email_held_by_another_linked_user_is_a_conflict(app, jumpcloud_api_url):
     seed_user(app, "someone", "ada.lovelace@acme.example", employeeIdentifier="other-id")
     target = run_target(jumpcloud_api_url, singer_text([ADA, ALAN]))
-    assert target.report is not None
-    records = target.report.to_json()["records"]
+    assert target.sync_run.report is not None
+    records = target.sync_run.report.to_json()["records"]
     assert records[0]["outcome"] == "conflict"
     assert "other-id" in records[0]["reason"]
     assert records[1]["outcome"] == "created"
@@ -183,7 +183,7 @@ def test_dry_run_writes_nothing_and_reports_the_plan(app, jumpcloud_api_url, tmp
         report_path=str(report_path),
     )
     assert writes(app) == []
-    assert target.report is not None
+    assert target.sync_run.report is not None
     data = json.loads(report_path.read_text(encoding="utf-8"))
     assert data["dry_run"] is True
     assert data["applied"] is False
@@ -237,9 +237,9 @@ def test_dry_run_with_a_tripped_guard_still_exits_normally(app, jumpcloud_api_ur
         max_suspensions=0,
     )
     assert writes(app) == []
-    assert target.report is not None
-    assert target.report.message is not None
-    assert "guard tripped" in target.report.message
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.message is not None
+    assert "guard tripped" in target.sync_run.report.message
     assert any("Dry run: Suspension guard tripped" in m for m in caplog.messages)
 
 
@@ -282,7 +282,7 @@ def test_a_rejected_key_stops_before_reading(jumpcloud_api_url):
     with pytest.raises(AuthenticationError) as caught:
         target.start()
     assert "wrong-key" not in str(caught.value)
-    assert target.records == []
+    assert target.sync_run.records == []
 
 
 def test_other_streams_are_ignored_with_one_line_each(app, jumpcloud_api_url, caplog):
@@ -295,7 +295,7 @@ def test_other_streams_are_ignored_with_one_line_each(app, jumpcloud_api_url, ca
     target = run_target(jumpcloud_api_url, singer_text([ADA], extra=other))
     ignoring = [m for m in caplog.messages if m.startswith("Ignoring stream 'contracts'")]
     assert len(ignoring) == 1
-    assert target.ignored == {"contracts": 3}
+    assert target.ignored_streams.counts == {"contracts": 3}
     assert app.user_count == 1
 
 
@@ -309,8 +309,8 @@ def test_invalid_records_are_skipped_and_the_others_synced(app, jumpcloud_api_ur
         person("p5", "Eve", "E", department="Sales"),
     ]
     target = run_target(jumpcloud_api_url, singer_text(records))
-    assert target.report is not None
-    outcomes = [(r["outcome"], r["reason"]) for r in target.report.to_json()["records"]]
+    assert target.sync_run.report is not None
+    outcomes = [(r["outcome"], r["reason"]) for r in target.sync_run.report.to_json()["records"]]
     assert outcomes[0] == ("created", None)
     assert outcomes[1][0] == "skipped"
     assert "no work email" in outcomes[1][1]
@@ -328,8 +328,8 @@ def test_invalid_records_are_skipped_and_the_others_synced(app, jumpcloud_api_ur
 def test_with_validate_records_off_only_the_mapping_judges(app, jumpcloud_api_url):
     odd = {**person("p5", "Eve", "E"), "active": "TRUE"}
     target = run_target(jumpcloud_api_url, singer_text([odd]), validate_records=False)
-    assert target.report is not None
-    assert target.report.counts["created"] == 1
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.counts["created"] == 1
 
 
 def test_failed_records_raise_after_the_others_were_applied(
@@ -360,8 +360,8 @@ def test_a_lost_create_answer_never_duplicates_through_the_target(app, jumpcloud
     app.faults.script(kind, method="POST", path="/api/systemusers", count=2)
     target = run_target(jumpcloud_api_url, singer_text([ADA, ALAN, GRACE]))
     assert app.user_count == 3
-    assert target.report is not None
-    assert target.report.counts["created"] == 3
+    assert target.sync_run.report is not None
+    assert target.sync_run.report.counts["created"] == 3
 
 
 def test_a_username_taken_while_the_input_is_read_gets_the_next_number(app, jumpcloud_api_url):
@@ -371,8 +371,8 @@ def test_a_username_taken_while_the_input_is_read_gets_the_next_number(app, jump
     seed_user(app, "ada.lovelace", "admin.made.this@acme.example")  # ... then an admin acts
     target.listen(io.StringIO(singer_text([ADA])))
     assert _user(app, "p1")["username"] == "ada.lovelace1"
-    assert target.report is not None
-    (entry,) = target.report.to_json()["records"]
+    assert target.sync_run.report is not None
+    (entry,) = target.sync_run.report.to_json()["records"]
     assert entry["outcome"] == "created"
     assert "taken meanwhile" in entry["reason"]
 
@@ -463,8 +463,8 @@ def test_date_strings_reach_the_mapping_as_the_tap_sent_them(app, jumpcloud_api_
     target = run_target(jumpcloud_api_url, singer_text([record]), mapping=mapping)
     assert _user(app, "p1")["description"] == "2024-02-30"
     assert PEOPLE_SCHEMA["properties"]["start_date"]["format"] == "date"
-    assert target.report is not None
-    (entry,) = target.report.to_json()["records"]
+    assert target.sync_run.report is not None
+    (entry,) = target.sync_run.report.to_json()["records"]
     assert entry["warnings"] == [
         "start_date ignored: start_date is '2024-02-30', not a date (YYYY-MM-DD)"
     ]
