@@ -67,23 +67,23 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def meltano_run(job: str, env: dict[str, str]) -> float:
+    """`meltano run JOB`; its seconds. A failed run prints its output's tail and stops the demo."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["meltano", "run", job], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+        raise SystemExit(f"demo: meltano run {job} failed with exit code {result.returncode}")
+    return time.monotonic() - started
+
+
 def run_job(title: str, env: dict[str, str]) -> dict[str, Any]:
     """Run the Meltano job once and return the target's JSON report."""
     print(f"\n=== {title}: meltano run deel-to-jumpcloud ===", flush=True)
     REPORT.unlink(missing_ok=True)
-    started = time.monotonic()
-    result = subprocess.run(
-        ["meltano", "run", "deel-to-jumpcloud"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
-        raise SystemExit(f"demo: meltano run failed with exit code {result.returncode}")
+    elapsed = meltano_run("deel-to-jumpcloud", env)
     report: dict[str, Any] = json.loads(REPORT.read_text())
     counts = ", ".join(f"{name} {count}" for name, count in report["counts"].items() if count)
     print(f"finished in {elapsed:.1f} s: {counts}")
@@ -231,19 +231,7 @@ def load_into_duckdb(env: dict[str, str]) -> None:
     """Load every Deel stream into a fresh output/deel.duckdb and print one documented query."""
     print("\n=== Data stack: meltano run deel-to-duckdb ===", flush=True)
     DUCKDB.unlink(missing_ok=True)
-    started = time.monotonic()
-    result = subprocess.run(
-        ["meltano", "run", "deel-to-duckdb"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
-        raise SystemExit(f"demo: meltano run failed with exit code {result.returncode}")
+    elapsed = meltano_run("deel-to-duckdb", env)
     with duckdb.connect(str(DUCKDB), read_only=True) as connection:
         names = connection.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'tap_deel'"
