@@ -196,3 +196,22 @@ def run_cli(
         cwd=tmp_path,
         timeout=120,
     )
+
+
+def reports_to(profile_id: str, first: str, last: str, manager: str | None, **extra: Any) -> dict:
+    """A worker whose `direct_manager` is the profile `manager` (None: no manager)."""
+    return person(
+        profile_id, first, last, direct_manager={"id": manager} if manager else None, **extra
+    )
+
+
+def by_profile(app: JumpCloudEmulator) -> dict[str, dict[str, Any]]:
+    """The emulator's users by profile id."""
+    return {u["employeeIdentifier"]: u for u in app.users()}
+
+
+def managers(app: JumpCloudEmulator) -> dict[str, str | None]:
+    """Each user's manager, as the manager's profile id."""
+    users = by_profile(app)
+    profile_of = {u["_id"]: pid for pid, u in users.items()}
+    return {pid: profile_of.get(u.get("manager", "")) for pid, u in users.items()}

@@ -14,7 +14,16 @@ import pytest
 import requests
 from target_jumpcloud.engine import RecordsFailed
 
-from tests.target_jumpcloud.target_io_helpers import KEY, person, run_target, singer_text, writes
+from tests.target_jumpcloud.target_io_helpers import (
+    KEY,
+    by_profile,
+    managers,
+    person,
+    reports_to,
+    run_target,
+    singer_text,
+    writes,
+)
 
 if TYPE_CHECKING:
     from target_jumpcloud.report import RunReport
@@ -32,16 +41,6 @@ def app(jumpcloud_emulator: Any) -> JumpCloudEmulator:
     return emulator
 
 
-def reports_to(profile_id: str, first: str, last: str, manager: str | None, **extra: Any) -> dict:
-    return person(
-        profile_id,
-        first,
-        last,
-        direct_manager={"id": manager} if manager else None,
-        **extra,
-    )
-
-
 # Listed reports first: the sync must still create the managers first.
 ORG = [
     reports_to("p4", "Grace", "Hopper", "p2"),
@@ -52,17 +51,6 @@ ORG = [
     reports_to("p3", "John", "Neumann", "p1"),
     reports_to("p1", "Ada", "Lovelace", None),
 ]
-
-
-def by_profile(app: JumpCloudEmulator) -> dict[str, dict[str, Any]]:
-    return {u["employeeIdentifier"]: u for u in app.users()}
-
-
-def managers(app: JumpCloudEmulator) -> dict[str, str | None]:
-    """Each user's manager, as the manager's profile id."""
-    users = by_profile(app)
-    profile_of = {u["_id"]: pid for pid, u in users.items()}
-    return {pid: profile_of.get(u.get("manager", "")) for pid, u in users.items()}
 
 
 def report_of(target: TargetJumpCloud) -> RunReport:
