@@ -896,16 +896,30 @@ class Bench:
             )
         )
 
-    def steady(self, n: int) -> Row:
-        """Nothing changed: 0 writes, listing and extraction overlap, wall near the Deel floor."""
+    def steady(
+        self,
+        n: int,
+        *,
+        scenario: str = "steady state",
+        settings: dict[str, Any] | None = None,
+    ) -> Row:
+        """Nothing changed: 0 writes, listing and extraction overlap, wall near the Deel floor.
+
+        `settings`: more target config (a mapping with managers, say), its fields prewarmed.
+        """
         self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
+        if settings and "mapping" in settings:
+            fields = compared_fields(merge_mapping(settings["mapping"]))
+            self.host.jumpcloud.call("prewarm", fields=fields)
         users = int(self.host.counts()["jc_users"])
-        result, counts = self._measure(lambda: self.ws.run_pipeline(paced=True, dry_run=False))
+        result, counts = self._measure(
+            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=settings)
+        )
         deel_floor = pages(n, DEEL_PAGE)
         floor_s = deel_seconds(deel_floor)
         return self._add(
             _row(
-                "steady state",
+                scenario,
                 n,
                 result,
                 counts,
@@ -1080,30 +1094,6 @@ class Bench:
                     f"{built['links']:,} manager links"
                 ),
                 ok=counts["writes"] == expected and links == built["links"],
-            )
-        )
-
-    def steady_managers(self, n: int) -> Row:
-        """In step, `manager` and two custom attributes mapped: 0 writes, near the Deel floor."""
-        self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
-        self.host.jumpcloud.call("prewarm", fields=compared_fields(merge_mapping(MANAGERS_MAPPING)))
-        users = int(self.host.counts()["jc_users"])
-        settings = {"mapping": MANAGERS_MAPPING}
-        result, counts = self._measure(
-            lambda: self.ws.run_pipeline(paced=True, dry_run=False, settings=settings)
-        )
-        deel_floor = pages(n, DEEL_PAGE)
-        floor_s = deel_seconds(deel_floor)
-        return self._add(
-            _row(
-                "steady state, managers",
-                n,
-                result,
-                counts,
-                floors=(deel_floor, pages(users, JUMPCLOUD_PAGE), 0),
-                floor_s=floor_s,
-                goal=f"<= {RATE_LIMITED_SLACK:g} x floor, 0 writes",
-                ok=result.wall <= RATE_LIMITED_SLACK * floor_s,
             )
         )
 
@@ -1286,7 +1276,11 @@ def run(
         if "managers" in scenarios:
             built = bench.workforce(n_sync, seed=7, manager_quirks=True)
             bench.first_sync_managers(n_sync, built)
-            bench.steady_managers(n_sync)
+            bench.steady(
+                n_sync,
+                scenario="steady state, managers",
+                settings={"mapping": MANAGERS_MAPPING},
+            )
         if "effective" in scenarios:  # effective dates (§12, docs/effective-dates.md)
             bench.workforce(n_sync, seed=7, effective=True)
             host.seed_directory()

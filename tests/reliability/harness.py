@@ -883,3 +883,27 @@ def loopback_alias() -> str | None:
                 if name.lower() != "localhost" and not name.lower().startswith("localhost."):
                     return name
     return None
+
+
+def sync_with_keys_from_env(w: World, run_dir: Path, env: Mapping[str, str]) -> list[Path]:
+    """The tap alone, then the target on its output, each with its keys from `env` only.
+
+    Their config files (written here, without any key) take `--config ENV` after them, as an
+    administrator's cron line would. Both must succeed; returns the two config files.
+    """
+    out = run_dir / "run" / "out"
+    tap_path = run_dir / "tap.json"
+    tap_path.write_text(json.dumps(tap_config(w, api_token=DROP)), encoding="utf-8")
+    target_path = run_dir / "target.json"
+    target_path.write_text(json.dumps(target_config(w, out, api_key=DROP)), encoding="utf-8")
+    tap = run_tap(w, run_dir / "run", args=["--config", str(tap_path), "--config", "ENV"], env=env)
+    assert tap.tap_rc == 0, tap.explain()
+    target = run_target(
+        w,
+        run_dir / "run",
+        out / "tap.stdout",
+        args=["--config", str(target_path), "--config", "ENV"],
+        env=env,
+    )
+    assert target.target_rc == 0, target.explain()
+    return [tap_path, target_path]

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from tests.emulators.workforce import generate_workforce
 from tests.reliability.harness import (
-    DROP,
     SENTINEL_DEEL_TOKEN,
     SENTINEL_JC_KEY,
     SENTINELS,
@@ -25,9 +24,8 @@ from tests.reliability.harness import (
     run_tap,
     run_target,
     secret_forms,
+    sync_with_keys_from_env,
     tally,
-    tap_config,
-    target_config,
     world,
 )
 
@@ -75,26 +73,10 @@ def test_keys_given_only_through_the_environment_show_nowhere(tmp_path):
             "TAP_DEEL_API_TOKEN": SENTINEL_DEEL_TOKEN,
             "TARGET_JUMPCLOUD_API_KEY": SENTINEL_JC_KEY,
         }
-        out = tmp_path / "run" / "out"
-        tap_path = tmp_path / "tap.json"
-        tap_path.write_text(json.dumps(tap_config(w, api_token=DROP)), encoding="utf-8")
-        target_path = tmp_path / "target.json"
-        target_path.write_text(json.dumps(target_config(w, out, api_key=DROP)), encoding="utf-8")
-        for path in (tap_path, target_path):
-            assert not any(form in path.read_bytes() for s in SENTINELS for form in secret_forms(s))
         # The tap alone, then the target on its output: both read the key from the environment.
-        tap = run_tap(
-            w, tmp_path / "run", args=["--config", str(tap_path), "--config", "ENV"], env=env
-        )
-        assert tap.tap_rc == 0, tap.explain()
-        target = run_target(
-            w,
-            tmp_path / "run",
-            out / "tap.stdout",
-            args=["--config", str(target_path), "--config", "ENV"],
-            env=env,
-        )
-        assert target.target_rc == 0, target.explain()
+        configs = sync_with_keys_from_env(w, tmp_path, env)
+        for path in configs:
+            assert not any(form in path.read_bytes() for s in SENTINELS for form in secret_forms(s))
         assert w.jc.user_count > 20
         # Nothing in the whole tree holds a key: the configs had none, the output shows none.
         assert not leaks(tmp_path)

@@ -27,12 +27,10 @@ from tests.reliability.harness import (
     leaks,
     people_stream,
     run_pipeline,
-    run_tap,
     run_target,
     secret_forms,
+    sync_with_keys_from_env,
     tally,
-    tap_config,
-    target_config,
     worker,
     world,
 )
@@ -107,23 +105,7 @@ def test_service_account_credentials_given_only_through_the_environment_show_now
             "TARGET_JUMPCLOUD_CLIENT_SECRET": SENTINEL_JC_SECRET,
             "TARGET_JUMPCLOUD_TOKEN_URL": w.jc_token_url,
         }
-        out = tmp_path / "run" / "out"
-        tap_path = tmp_path / "tap.json"
-        tap_path.write_text(json.dumps(tap_config(w, api_token=DROP)), encoding="utf-8")
-        target_path = tmp_path / "target.json"
-        target_path.write_text(json.dumps(target_config(w, out, api_key=DROP)), encoding="utf-8")
-        tap = run_tap(
-            w, tmp_path / "run", args=["--config", str(tap_path), "--config", "ENV"], env=env
-        )
-        assert tap.tap_rc == 0, tap.explain()
-        target = run_target(
-            w,
-            tmp_path / "run",
-            out / "tap.stdout",
-            args=["--config", str(target_path), "--config", "ENV"],
-            env=env,
-        )
-        assert target.target_rc == 0, target.explain()
+        sync_with_keys_from_env(w, tmp_path, env)
         assert w.jc.user_count > 20
         assert w.jc.oauth.grants == 1
         assert not leaks(tmp_path, w.secrets())  # the whole tree: configs, output, report

@@ -215,3 +215,21 @@ def managers(app: JumpCloudEmulator) -> dict[str, str | None]:
     users = by_profile(app)
     profile_of = {u["_id"]: pid for pid, u in users.items()}
     return {pid: profile_of.get(u.get("manager", "")) for pid, u in users.items()}
+
+
+def assert_three_levels_created_managers_first(app: JumpCloudEmulator) -> None:
+    """p1 manages p2 and p3, who manage p4-p5 and p6-p7: linked, and each manager POSTed first."""
+    assert managers(app) == {
+        "p1": None,
+        "p2": "p1",
+        "p3": "p1",
+        "p4": "p2",
+        "p5": "p2",
+        "p6": "p3",
+        "p7": "p3",
+    }
+    order = [e.body["employeeIdentifier"] for e in app.requests("POST", "/api/systemusers")]
+    assert order.index("p1") < min(order.index("p2"), order.index("p3"))
+    assert max(order.index("p2"), order.index("p3")) < min(
+        order.index(p) for p in ["p4", "p5", "p6", "p7"]
+    )

@@ -16,6 +16,7 @@ from target_jumpcloud.engine import RecordsFailed
 
 from tests.target_jumpcloud.target_io_helpers import (
     KEY,
+    assert_three_levels_created_managers_first,
     by_profile,
     managers,
     person,
@@ -67,20 +68,7 @@ def test_a_first_sync_of_three_levels_writes_each_user_once_managers_first(app, 
     target = run_target(jumpcloud_api_url, singer_text(ORG), mapping=MANAGED)
     assert [e.method for e in writes(app)] == ["POST"] * 7  # no follow-up PUT
     assert report_of(target).counts["created"] == 7
-    assert managers(app) == {
-        "p1": None,
-        "p2": "p1",
-        "p3": "p1",
-        "p4": "p2",
-        "p5": "p2",
-        "p6": "p3",
-        "p7": "p3",
-    }
-    order = [e.body["employeeIdentifier"] for e in app.requests("POST", "/api/systemusers")]
-    assert order.index("p1") < min(order.index("p2"), order.index("p3"))
-    assert max(order.index("p2"), order.index("p3")) < min(
-        order.index(p) for p in ["p4", "p5", "p6", "p7"]
-    )
+    assert_three_levels_created_managers_first(app)
     app.reset_log()
     again = run_target(jumpcloud_api_url, singer_text(ORG), mapping=MANAGED)
     assert writes(app) == []

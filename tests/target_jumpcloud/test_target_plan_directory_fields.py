@@ -15,6 +15,7 @@ import requests
 
 from tests.target_jumpcloud.target_io_helpers import (
     KEY,
+    assert_three_levels_created_managers_first,
     by_profile,
     make_target,
     managers,
@@ -117,20 +118,7 @@ def test_a_new_three_level_organisation_is_applied_managers_first_and_once(
     make_plan(jumpcloud_api_url, ORG, path)
     target = apply(jumpcloud_api_url, path)
     assert [e.method for e in writes(app)] == ["POST"] * 7  # no follow-up PUT
-    assert managers(app) == {
-        "p1": None,
-        "p2": "p1",
-        "p3": "p1",
-        "p4": "p2",
-        "p5": "p2",
-        "p6": "p3",
-        "p7": "p3",
-    }
-    order = [e.body["employeeIdentifier"] for e in app.requests("POST", "/api/systemusers")]
-    assert order.index("p1") < min(order.index("p2"), order.index("p3"))
-    assert max(order.index("p2"), order.index("p3")) < min(
-        order.index(p) for p in ["p4", "p5", "p6", "p7"]
-    )
+    assert_three_levels_created_managers_first(app)
     assert by_profile(app)["p5"]["attributes"] == [{"name": "workerType", "value": "eor"}]
     assert {pid: r["outcome"] for pid, r in records(target).items()} == dict.fromkeys(
         ["p1", "p2", "p3", "p4", "p5", "p6", "p7"], "created"
