@@ -26,6 +26,8 @@ from target_jumpcloud.model import (
 )
 from target_jumpcloud.planner import PlanOptions, apply_to_directory, plan_sync
 
+from tests.target_jumpcloud.test_logic_properties import settled_plan
+
 MAPPING = merge_mapping(
     {
         "manager": "direct_manager.id",
@@ -112,27 +114,12 @@ def _new_ids(round_: int) -> Any:
     return lambda action: f"{round_:08x}{action.desired.position:016x}"
 
 
-def _frees_an_address(plan: Plan) -> bool:
-    return any("email" in a.changes for a in plan.actions if a.kind is not ActionKind.CREATE)
-
-
 @FAST
 @given(st.lists(workers(), max_size=10), jumpcloud_users(), OPTIONS)
 def test_an_applied_plan_leaves_nothing_to_do(raw, users, options):
     """Plan, apply in memory, plan again: no actions (the freed-address chain aside, as in
     test_logic_properties: such chains settle one step per run)."""
-    records = mapped(raw)
-    directory = Directory(users)
-    plan = plan_sync(records, directory, options)
-    frees = _frees_an_address(plan)
-    rounds = 0
-    while plan.actions:
-        rounds += 1
-        assert rounds <= len(records) + 1, "the sync does not settle"
-        directory = apply_to_directory(plan, directory, new_id=_new_ids(rounds))
-        plan = plan_sync(records, directory, options)
-        if rounds == 1 and not frees:
-            assert plan.actions == [], [(a.desired.profile_id, a.changes) for a in plan.actions]
+    settled_plan(mapped(raw), Directory(users), options, _new_ids)
 
 
 def _wave_of(plan: Plan) -> tuple[dict[int, int], list[int]]:
