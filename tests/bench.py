@@ -41,8 +41,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from target_jumpcloud.directory import compared_fields
-from target_jumpcloud.mapping import DEFAULT_MAPPING, merge_mapping
+from target_jumpcloud.sync.directory import compared_fields
+from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, merge_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -60,8 +60,8 @@ SERVICE_ACCOUNT_LABEL = " (service account)"
 DEEL_PAGE = 200  # people per Deel page (the tap's default and Deel's maximum)
 DEEL_RATE = 5  # Deel's requests per second
 JUMPCLOUD_PAGE = 100  # users per JumpCloud page
-V2_JOBS = "/api/v2/bulk/userstates"  # JumpCloud's scheduled user states (§12)
-# The effective-dates scenario (§12): its settings.
+V2_JOBS = "/api/v2/bulk/userstates"  # JumpCloud's scheduled user states (docs/effective-dates.md)
+# The effective-dates scenario (docs/effective-dates.md): its settings.
 EFFECTIVE_SETTINGS = {"effective_dating": True, "activate_on_start_date": True}
 APPLY_CONCURRENCY = 4  # the target's bounded write concurrency (target.APPLY_CONCURRENCY)
 JUMPCLOUD_LATENCY = 0.030  # seconds per JumpCloud request in the rate-limited scenarios
@@ -73,7 +73,7 @@ CPU_GOAL = 10_000  # records per second, whole pipeline, 100k, limits off
 TAP_CPU_GOAL = 5_000  # people per second, the tap alone, limits off
 TARGET_RSS_GOAL_MB = 400.0
 DEADLINE = 900.0  # seconds: no single CLI run may take longer (it is killed)
-# The managers scenario (contract §11.2-11.3): the manager and two custom attributes.
+# The managers scenario (docs/directory-attributes.md): the manager and two custom attributes.
 MANAGERS_MAPPING = {
     "manager": "direct_manager.id",
     "attributes.workerType": "hiring_type",
@@ -184,7 +184,7 @@ class _DeelHost:
 
         `links`: created users whose manager is created too (and is not themselves);
         `manager_cycles`: the cycles among them, each of which costs one follow-up PUT
-        (contract §11.2).
+        (docs/directory-attributes.md).
         """
         created = self._created_ids()
         manager_of: dict[str, str] = {}
@@ -207,7 +207,7 @@ class _DeelHost:
         return {"links": len(manager_of), "manager_cycles": cycles}
 
     def expected_creates(self) -> int:
-        """How many users a first sync creates, counted from the workforce (contract §3-4).
+        """How many users a first sync creates, counted from the workforce (docs/sync-rules.md).
 
         One per work email held by exactly one active worker; a shared email with another
         number of active holders, or no email, creates nothing. (The generated workforce has
@@ -240,10 +240,10 @@ class _DeelHost:
         """
         from tap_deel.derived import add_derived_fields
         from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES
-        from target_jumpcloud.directory import Directory
-        from target_jumpcloud.mapping import map_record, merge_mapping
         from target_jumpcloud.model import ActionKind
-        from target_jumpcloud.planner import PlanOptions, plan_sync
+        from target_jumpcloud.plan.build import PlanOptions, plan_sync
+        from target_jumpcloud.sync.directory import Directory
+        from target_jumpcloud.sync.mapping import map_record, merge_mapping
 
         active = frozenset(DEFAULT_ACTIVE_HIRING_STATUSES)
         mapping = merge_mapping(None)
@@ -301,7 +301,7 @@ class _DeelHost:
         return {"update": changed + terminated, "create": new, "people": len(self.deel.people)}
 
     def move_last_days(self, *, moved: int, cancelled: int) -> list[str]:
-        """HR moves future leavers' last days a week later and cancels terminations (§12).
+        """HR moves future leavers' last days a week later and cancels terminations.
 
         Returns the profile ids of the `moved` ones.
         """
@@ -377,7 +377,7 @@ class _JumpCloudHost:
         self.jumpcloud.reset_log()
 
     def job_counts(self) -> dict[str, int]:
-        """The V2 scheduled-state requests since the log reset, and the pending jobs (§12).
+        """The V2 scheduled-state requests since the log reset, and the pending jobs.
 
         `post_floor`: one POST per (state, instant) for up to 100 users (the batch limit).
         """
@@ -956,7 +956,7 @@ class Bench:
         )
 
     def effective_first(self, n: int) -> Row:
-        """Effective dating turned on over an in-step directory: the jobs are made (§12).
+        """Effective dating turned on over an in-step directory: the jobs are made.
 
         V2 reads: one (no job yet); schedule POSTs: one per (state, instant) and 100 users;
         no DELETE; the other writes are the suspensions of past leavers Deel still lists.
@@ -1025,7 +1025,7 @@ class Bench:
         )
 
     def effective_changes(self, n: int, *, moved: int, cancelled: int) -> Row:
-        """Last days moved a week later and terminations cancelled (§12).
+        """Last days moved a week later and terminations cancelled (docs/effective-dates.md).
 
         DELETEs = the cancellations (the old half of each move included); POSTs <= one per
         new (state, instant).
@@ -1068,7 +1068,8 @@ class Bench:
         """Empty directory, `manager` and two custom attributes mapped: one write per user.
 
         The workforce has the generator's manager quirks, cycles included: writes are the
-        creates plus one follow-up PUT per cycle among the new users (contract §11.2), and
+        creates plus one follow-up PUT per cycle among the new users
+        (docs/directory-attributes.md), and
         every user whose manager was created has it.
         """
         self._configure(rate_limit=True, jc_latency=JUMPCLOUD_LATENCY)
@@ -1281,7 +1282,9 @@ def run(
                 scenario="steady state, managers",
                 settings={"mapping": MANAGERS_MAPPING},
             )
-        if "effective" in scenarios:  # effective dates (§12, docs/effective-dates.md)
+        if (
+            "effective" in scenarios
+        ):  # effective dates (docs/effective-dates.md, docs/effective-dates.md)
             bench.workforce(n_sync, seed=7, effective=True)
             host.seed_directory()
             bench.effective_first(n_sync)

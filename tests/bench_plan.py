@@ -1,4 +1,4 @@
-"""Plan files and review pages at scale (contract §14): `python -m tests.bench_plan`.
+"""Plan files and review pages at scale (docs/plan-and-review.md): `python -m tests.bench_plan`.
 
 In process and pure (no HTTP): the cost of the steps the engine adds around a run, for a
 first sync (every worker a create) and a nightly run (a few writes among many workers):
@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from target_jumpcloud.directory import Directory, compared_fields, directory_user
-from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
-from target_jumpcloud.planfile import check_drift, load_plan, plan_document, write_plan
-from target_jumpcloud.planner import PlanOptions, plan_sync
-from target_jumpcloud.review import render_html, render_markdown, review_from_plan
-from target_jumpcloud.settings import SuspensionLimit, parse_settings
+from target_jumpcloud.output.review import render_html, render_markdown, review_from_plan
+from target_jumpcloud.plan.build import PlanOptions, plan_sync
+from target_jumpcloud.plan.document import plan_document, write_plan
+from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.load import load_plan
+from target_jumpcloud.settings.sync_settings import SuspensionLimit, parse_settings
+from target_jumpcloud.sync.directory import Directory, compared_fields, directory_user
+from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, map_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -133,7 +135,7 @@ def measure(scenario: str, n: int, folder: Path, *, nightly: bool) -> PlanRow:
     assert not check.results, "nothing drifted: every action applies"
 
     def review() -> str:
-        from target_jumpcloud.planfile import read_plan_document
+        from target_jumpcloud.plan.parse import read_plan_document
 
         document = read_plan_document(path)
         view = review_from_plan(document)

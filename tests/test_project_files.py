@@ -16,7 +16,15 @@ import yaml
 from tap_deel.tap import TapDeel
 from target_jumpcloud.target import TargetJumpCloud
 
-from tests.update_docs import SETTINGS_DOC, about, settings_table
+from tests.update_docs import (
+    DEVELOPMENT_DOC,
+    LAYOUT_MARKERS,
+    SETTINGS_DOC,
+    about,
+    layout_table,
+    modules_on_disk,
+    settings_table,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_YML = yaml.safe_load((ROOT / "meltano.yml").read_text())
@@ -121,6 +129,15 @@ def test_settings_doc_table_is_what_about_prints(plugin: str) -> None:
     assert in_doc == settings_table(plugin), (
         f"docs/settings.md's {plugin} settings table drifted from --about: run `make docs`"
     )
+
+
+def test_the_development_page_shows_the_layout_as_it_is() -> None:
+    begin, end = LAYOUT_MARKERS
+    in_doc = DEVELOPMENT_DOC.read_text().split(begin, 1)[1].split(end, 1)[0].strip()
+    assert in_doc == layout_table(), "docs/development.md's layout drifted: run `make docs`"
+    listed = set(re.findall(r"^\| `(\w+)[.\w]*` \| \d+ \| `([^`]+)` \|", in_doc, re.MULTILINE))
+    shown = {f"{package}:{module}" for package, module in listed}
+    assert modules_on_disk() - {"tap_deel:__init__.py", "target_jumpcloud:__init__.py"} <= shown
 
 
 def test_readme_shows_the_two_commands_first() -> None:

@@ -1,4 +1,4 @@
-"""meltano.yml and .env.example offer the service account first, and hold no secret (§13)."""
+"""meltano.yml and .env.example offer the service account first, and hold no secret."""
 
 from __future__ import annotations
 

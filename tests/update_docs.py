@@ -1,19 +1,28 @@
-"""`make docs`: paste each plugin's `--about --format=markdown` settings table into the docs.
+"""`make docs`: paste the generated parts of the docs in place.
 
-The tables live in docs/settings.md.
+- each plugin's `--about --format=markdown` settings table into docs/settings.md (between the
+  `<!-- PLUGIN settings: begin/end -->` markers);
+- each plugin's layout (its stages in import-linter's layer order, every module with the
+  first line of its docstring) into docs/development.md (between `<!-- layout: begin/end -->`).
 
-tests/test_project_files.py fails when the page and `--about` disagree; this rewrites the
-blocks between the `<!-- PLUGIN settings: begin/end -->` markers so they agree again.
+tests/test_project_files.py fails when a page and the code disagree; this rewrites the blocks
+so they agree again.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-SETTINGS_DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_DOC = ROOT / "docs" / "settings.md"
+DEVELOPMENT_DOC = ROOT / "docs" / "development.md"
+LAYOUT_MARKERS = ("<!-- layout: begin -->", "<!-- layout: end -->")
+SOURCES = {"tap_deel": ROOT / "tap-deel", "target_jumpcloud": ROOT / "target-jumpcloud"}
 PLUGINS = ("tap-deel", "target-jumpcloud")
 
 
@@ -36,8 +45,78 @@ def settings_table(plugin: str) -> str:
     return match.group(1).strip()
 
 
+def _contract_layers() -> dict[str, list[list[str]]]:
+    """Container -> its layers (each a list of sibling names), from the import-linter config."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    layers: dict[str, list[list[str]]] = {}
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] != "layers":
+            continue
+        for container in contract["containers"]:
+            layers[container] = [
+                [name.strip() for name in layer.split("|")] for layer in contract["layers"]
+            ]
+    return layers
+
+
+def _summary(path: Path) -> str:
+    """The first line of a module's (or package's) docstring."""
+    doc = ast.get_docstring(ast.parse(path.read_text("utf-8"))) or ""
+    return doc.split("\n", 1)[0].strip()
+
+
+def _module_path(dotted: str) -> Path:
+    top = dotted.split(".", 1)[0]
+    base = SOURCES[top].joinpath(*dotted.split("."))
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def layout_table() -> str:
+    """Every module of both plugins, top layer first, with what it is for."""
+    layers = _contract_layers()
+    rows = ["| Package | Layer | Module | What it is for |", "|---|---|---|---|"]
+
+    def walk(container: str, prefix: str) -> None:
+        for depth, layer in enumerate(layers[container], start=1):
+            for name in layer:
+                dotted = f"{container}.{name}"
+                shown = (
+                    f"{prefix}{name}/"
+                    if _module_path(dotted).name == "__init__.py"
+                    else (f"{prefix}{name}.py")
+                )
+                rows.append(
+                    f"| `{container}` | {depth} | `{shown}` | {_summary(_module_path(dotted))} |"
+                )
+                if dotted in layers:
+                    walk(dotted, f"{prefix}{name}/")
+
+    for package in SOURCES:
+        walk(package, "")
+    return "\n".join(rows)
+
+
+def modules_on_disk() -> set[str]:
+    """Every module of both plugins, as the layout table names them (`plan/build.py`)."""
+    found: set[str] = set()
+    for package, source in SOURCES.items():
+        for path in (source / package).rglob("*.py"):
+            relative = path.relative_to(source / package)
+            if relative.name == "__init__.py":
+                if relative.parent != Path():
+                    found.add(f"{package}:{relative.parent.as_posix()}/")
+            else:
+                found.add(f"{package}:{relative.as_posix()}")
+    return found
+
+
 def main() -> None:
-    """Rewrite both blocks in place."""
+    """Rewrite every generated block in place."""
+    begin, end = LAYOUT_MARKERS
+    page = DEVELOPMENT_DOC.read_text()
+    head, rest = page.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    DEVELOPMENT_DOC.write_text(f"{head}{begin}\n{layout_table()}\n{end}{tail}")
     text = SETTINGS_DOC.read_text()
     for plugin in PLUGINS:
         begin, end = f"<!-- {plugin} settings: begin -->", f"<!-- {plugin} settings: end -->"

@@ -1,4 +1,4 @@
-"""The top-level fields the tap adds to every person (contract §§1, 11.1), as pure functions.
+"""The top-level fields the tap adds to every person, as pure functions.
 
 A target never has to know Deel's nesting: it reads `work_email`, `active`, `team` and
 `last_day`.
@@ -176,7 +176,7 @@ _LAST_DAY_SOURCES = ("direct_employee_termination_last_day", "employments[].term
 
 
 def last_day(person: Person) -> str | None:
-    """The worker's last day (contract §11.1).
+    """The worker's last day (docs/directory-attributes.md).
 
     The date part of `direct_employee_termination_last_day`, else of the primary
     employment's `termination_last_day`, else None. A value with no readable date counts as

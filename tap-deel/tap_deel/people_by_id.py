@@ -1,4 +1,4 @@
-"""The `person_ids` setting: read only some people, one `GET /people/{id}` each (contract §15).
+"""The `person_ids` setting: read only some people, one `GET /people/{id}` each (docs/webhooks.md).
 
 The webhook receiver (`tap_deel.webhooks`) runs the sync for the people Deel's events name.
 Listing all of Deel to find a handful costs a request per 200 people; asking for each one

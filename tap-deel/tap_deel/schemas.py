@@ -142,7 +142,7 @@ PEOPLE = schema(
     th.Property("hris_organization_user_id", STRING),
     th.Property("active_worker_termination_status", STRING),
     th.Property("direct_employee_termination_last_day", DATETIME),
-    # Derived by the tap (contract §1); see derived.py.
+    # Derived by the tap (docs/sync-rules.md); see derived.py.
     th.Property(
         "work_email",
         STRING,

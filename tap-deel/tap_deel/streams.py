@@ -49,7 +49,7 @@ class OffsetStream(_PagedStream):
 
     Every row Deel returns is emitted, repeats included: should a row move between pages
     while Deel's data changes, or Deel list one profile twice, deciding which copy counts is
-    the consumer's job (target-jumpcloud takes the last one, contract §3; a warehouse
+    the consumer's job (target-jumpcloud takes the last one, docs/sync-rules.md; a warehouse
     loader upserts by key).
     """
 
@@ -83,9 +83,10 @@ class CursorStream(_PagedStream):
 
 
 class PeopleStream(OffsetStream):
-    """Every person from `GET /people`, plus the derived fields (contract §§1, 11.1).
+    """Every person from `GET /people`, plus the derived fields.
 
-    With the setting `person_ids`, only those people, one `GET /people/{id}` each (§15).
+    With the setting `person_ids`, only those people, one `GET /people/{id}` each
+    (docs/webhooks.md).
     """
 
     name = "people"

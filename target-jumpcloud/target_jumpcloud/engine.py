@@ -24,14 +24,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from target_jumpcloud.applier import apply_plan
-from target_jumpcloud.client import AuthenticationError, JumpCloudClient
-from target_jumpcloud.directory import Directory, UserReader, compared_fields
-from target_jumpcloud.mapping_rules import synced_attributes
+from target_jumpcloud.apply.users import apply_plan
+from target_jumpcloud.jumpcloud.client import JumpCloudClient
+from target_jumpcloud.jumpcloud.errors import AuthenticationError
 from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
-from target_jumpcloud.planfile import check_drift, load_plan, plan_document, write_plan
-from target_jumpcloud.planner import PlanOptions, plan_sync
-from target_jumpcloud.report import (
+from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
     STATUS_DRY_RUN,
@@ -41,9 +38,16 @@ from target_jumpcloud.report import (
     RunReport,
     utc_now,
 )
-from target_jumpcloud.review import ReviewInputError, write_review_page
-from target_jumpcloud.schedules import jobs_by_user
-from target_jumpcloud.usernames import UsernameAllocator
+from target_jumpcloud.output.review import ReviewInputError, write_review_page
+from target_jumpcloud.plan.build import PlanOptions, plan_sync
+from target_jumpcloud.plan.document import plan_document, write_plan
+from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.guard import guard_message as plan_guard_message
+from target_jumpcloud.plan.load import load_plan
+from target_jumpcloud.settings.mapping_table import synced_attributes
+from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.schedules import jobs_by_user
+from target_jumpcloud.sync.usernames import UsernameAllocator
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -51,9 +55,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
-    from target_jumpcloud.planfile import LoadedPlan
-    from target_jumpcloud.schedules import ScheduledJob
-    from target_jumpcloud.settings import SyncSettings
+    from target_jumpcloud.plan.load import LoadedPlan
+    from target_jumpcloud.settings.sync_settings import SyncSettings
+    from target_jumpcloud.sync.schedules import ScheduledJob
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
 EXIT_OK: Final = 0
@@ -138,7 +142,8 @@ class SyncRun:
         self._directory: Directory | None = None
         self._directory_error: BaseException | None = None
         self._directory_thread: threading.Thread | None = None
-        # §12: the scheduled state jobs, loaded beside the users when effective dating is on.
+        # docs/effective-dates.md: the scheduled state jobs, loaded beside the users when effective
+        # dating is on.
         self._jobs: list[ScheduledJob] | None = None
         self._jobs_error: BaseException | None = None
         self._jobs_thread: threading.Thread | None = None
@@ -179,7 +184,7 @@ class SyncRun:
                 self._jobs_thread.start()
 
     def _load_jobs(self) -> None:
-        """Every pending scheduled state job (§12), 100 a page, while the records arrive."""
+        """Every pending scheduled state job, 100 a page, while the records arrive."""
         try:
             jobs: list[ScheduledJob] = []
             for page in self.client.iter_scheduled_job_pages():
@@ -273,7 +278,8 @@ class SyncRun:
         # The records and the snapshot live until the end of the run: the cyclic collector
         # need not walk them again (with 100,000 workers, its passes doubled the planning).
         gc.freeze()
-        # "Now" for §12 is taken once, so every record is planned at the same instant.
+        # "Now" for docs/effective-dates.md is taken once, so every record is planned at the same
+        # instant.
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
         plan = plan_sync(self.records, directory, options)
@@ -283,7 +289,7 @@ class SyncRun:
         return self._conclude(plan, directory)
 
     def apply_reviewed_plan(self) -> RunReport:
-        """Apply exactly the plan file of `apply_plan` (§14): no records, no new planning.
+        """Apply exactly the plan file of `apply_plan`: no records, no new planning.
 
         The plan is read and checked first (a file that is not a plan, edited since it was
         made, not the pinned `apply_plan_id` or too old: `PlanFileError`, a config error,
@@ -327,7 +333,7 @@ class SyncRun:
     def _conclude(self, plan: Plan, directory: Directory) -> RunReport:
         """The guard, the dry run or the apply of a plan, then the report."""
         self.plan = plan
-        guard_message = self._guard_message(plan) if plan.guard_tripped else None
+        guard_message = plan_guard_message(plan, self.settings.max_suspensions)
         if self.settings.dry_run:
             if guard_message:
                 self.logger.warning("Dry run: %s", guard_message)
@@ -366,7 +372,7 @@ class SyncRun:
         return report
 
     def _write_plan(self, plan: Plan, directory: Directory, path: str) -> None:
-        """Write the plan file (§14); a failure to write is logged, the run goes on."""
+        """Write the plan file; a failure to write is logged, the run goes on."""
         document = plan_document(plan, directory, self.settings, created_at=utc_now())
         try:
             written = write_plan(path, document)
@@ -395,16 +401,6 @@ class SyncRun:
             plan.suspension_limit,
             self.settings.max_suspensions,
             plan.matched_users,
-        )
-
-    def _guard_message(self, plan: Plan) -> str:
-        limit = self.settings.max_suspensions
-        basis = f"{limit} of {plan.matched_users} matched users" if limit.percent else str(limit)
-        return (
-            f"Suspension guard tripped: the plan suspends {plan.suspensions} users, more than "
-            f"the limit of {plan.suspension_limit} set by max_suspensions ({basis}); nothing "
-            "was written. Check the HR data; if the suspensions are expected, raise "
-            "max_suspensions for one run."
         )
 
     def _finish(self, results: list[RecordResult], status: str, message: str | None) -> RunReport:

@@ -17,19 +17,22 @@ from typing import Any
 
 import msgspec
 
-#: The reason on a suspended user whose worker is active while reactivation is off (§4).
+#: The reason on a suspended user whose worker is active while reactivation is off
+# (docs/sync-rules.md).
 REASON_KEPT_SUSPENDED = "suspended in JumpCloud; reactivate_suspended_users is off"
 
 
 class Outcome(StrEnum):
-    """How one input record ended (contract §8). Exactly one per record."""
+    """How one input record ended (docs/sync-rules.md). Exactly one per record."""
 
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     SUSPENDED = "suspended"
     REACTIVATED = "reactivated"
-    SCHEDULED = "scheduled"  # §12: the record's only writes are scheduled state changes
+    SCHEDULED = (
+        "scheduled"  # docs/effective-dates.md: the record's only writes are scheduled state changes
+    )
     SKIPPED = "skipped"
     CONFLICT = "conflict"
     FAILED = "failed"
@@ -58,14 +61,19 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     attributes: dict[str, str | None]
     first_name: str | None  # raw name parts, for the username
     last_name: str | None
-    start_date: str | None = None  # `YYYY-MM-DD`: new users get usernames in its order (§5)
-    # §11.1, read for effective dating (§12): the last day (`YYYY-MM-DD`) and the zone's text.
+    start_date: str | None = (
+        None  # `YYYY-MM-DD`: new users get usernames in its order (docs/sync-rules.md)
+    )
+    # docs/directory-attributes.md, read for effective dating (docs/effective-dates.md): the last
+    # day (`YYYY-MM-DD`) and the zone's text.
     last_day: str | None = None
     timezone: str | None = None
     warnings: tuple[str, ...] = ()
-    # The mapping key `manager` (§11.2): the manager's profile id, None when not mapped or empty.
+    # The mapping key `manager` (docs/directory-attributes.md): the manager's profile id, None when
+    # not mapped or empty.
     manager: str | None = None
-    # The mapping keys `attributes.<name>` (§11.3): custom attribute name → text or None;
+    # The mapping keys `attributes.<name>` (docs/directory-attributes.md): custom attribute name →
+    # text or None;
     # None (not an empty dict per record) when the mapping has no such key.
     custom_attributes: dict[str, str | None] | None = None
 
@@ -76,7 +84,7 @@ class DesiredUser(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class RejectedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A record that failed validation (contract §3): it ends as `skipped` with `reason`."""
+    """A record that failed validation (docs/sync-rules.md): it ends as `skipped` with `reason`."""
 
     position: int
     profile_id: str | None
@@ -119,7 +127,9 @@ class ActionKind(StrEnum):
     UPDATE = "update"  # changed attributes only (adoption included)
     SUSPEND = "suspend"  # state SUSPENDED + suspended true, plus changed attributes
     REACTIVATE = "reactivate"  # state ACTIVATED + suspended false, plus changed attributes
-    SCHEDULE = "schedule"  # §12: scheduled state changes only (no write to the user)
+    SCHEDULE = (
+        "schedule"  # docs/effective-dates.md: scheduled state changes only (no write to the user)
+    )
 
 
 class Action(msgspec.Struct, kw_only=True, gc=False):
@@ -137,16 +147,19 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     outcome: Outcome = Outcome.UPDATED  # the outcome when the write succeeds
     reason: str | None = None  # e.g. "adopted by email"
-    # Manager links to a user this run creates (§11.2): the stream position of that user's
+    # Manager links to a user this run creates (docs/directory-attributes.md): the stream position
+    # of that user's
     # CREATE action. Its `_id` goes into `payload["manager"]` once the create has answered;
     # the action waits for it, except `manager_followup` ones (a create in a cycle of new
     # users), which are created without it and get it by one PUT afterwards.
     manager_pending: int | None = None
     manager_followup: bool = False
-    # The username rule of a CREATE (§11.5), for a retry with the next number.
+    # The username rule of a CREATE (docs/directory-attributes.md), for a retry with the next
+    # number.
     username_base: str | None = None
     username_max_length: int | None = None
-    # §12: the record's scheduled jobs (`schedules.JobPlan` lines: schedule, reschedule,
+    # docs/effective-dates.md: the record's scheduled jobs (`schedules.JobPlan` lines: schedule,
+    # reschedule,
     # cancel, keep), applied after the user's own write has succeeded.
     schedule: tuple[Any, ...] = ()
 
@@ -163,7 +176,9 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     jumpcloud_id: str | None = None
     changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    schedule: tuple[Any, ...] = ()  # §12: `schedules.JobPlan` lines (the report's `schedule`)
+    schedule: tuple[
+        Any, ...
+    ] = ()  # docs/effective-dates.md: `schedules.JobPlan` lines (the report's `schedule`)
 
     def to_json(self) -> dict[str, Any]:
         """The record as the report writes it (and a plan file lists the records it leaves)."""
@@ -179,13 +194,15 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
             entry["changes"] = {name: [old, new] for name, (old, new) in self.changes.items()}
         if self.warnings:
             entry["warnings"] = list(self.warnings)
-        entry["schedule"] = [line.report_entry() for line in self.schedule]  # §12
+        entry["schedule"] = [
+            line.report_entry() for line in self.schedule
+        ]  # docs/effective-dates.md
         return entry
 
 
 @dataclass(slots=True)
 class Plan:
-    """Everything the run will do, decided before anything is written (contract §7).
+    """Everything the run will do, decided before anything is written (docs/sync-rules.md).
 
     `results` holds the records that need no write (skipped, conflict, unchanged); `actions`
     the writes. Together they cover every input record exactly once.

@@ -16,18 +16,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_jumpcloud.config_schema import CONFIG_JSONSCHEMA
 from target_jumpcloud.engine import APPLY_CONCURRENCY, EXIT_INTERRUPTED, SyncRun, client_for
-from target_jumpcloud.exits import (
+from target_jumpcloud.settings.sync_settings import (
+    ConfigError,
+    ignored_sdk_settings,
+    parse_settings,
+)
+from target_jumpcloud.singer.config_schema import CONFIG_JSONSCHEMA
+from target_jumpcloud.singer.exits import (
     Scrubber,
     read_config_files,
     run_with_exit_code,
     secret_settings,
     setting_of,
 )
-from target_jumpcloud.reader import NumberedSingerReader, StreamEndWatch, WorkerShortcut
-from target_jumpcloud.settings import ConfigError, ignored_sdk_settings, parse_settings
-from target_jumpcloud.sinks import (
+from target_jumpcloud.singer.reader import NumberedSingerReader, StreamEndWatch, WorkerShortcut
+from target_jumpcloud.singer.sinks import (
     IgnoredStreams,
     IgnoredStreamSink,
     WorkerSink,
@@ -43,9 +47,9 @@ if TYPE_CHECKING:
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.sinks import Sink
 
-    from target_jumpcloud.client import JumpCloudClient
+    from target_jumpcloud.jumpcloud.client import JumpCloudClient
     from target_jumpcloud.model import DesiredUser, RejectedRecord
-    from target_jumpcloud.settings import SyncSettings
+    from target_jumpcloud.settings.sync_settings import SyncSettings
 
 
 class TargetJumpCloud(Target):

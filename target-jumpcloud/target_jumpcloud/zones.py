@@ -1,4 +1,4 @@
-"""Time zones for effective dates (contract §12): names to zones, local times to UTC instants.
+"""Time zones for effective dates: names to zones, local times to UTC instants.
 
 HR systems write zones both as IANA names (`Africa/Lagos`) and as the abbreviations people
 say (`EST`, `IST`). The abbreviations are looked up first, in `ABBREVIATIONS`, so `EST` means
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 UTC = dt.UTC
 
-#: The abbreviations of §12 and the IANA zone each stands for. The one place they are kept:
+#: The abbreviations of docs/effective-dates.md and the IANA zone each stands for. The one place
+# they are kept:
 #: the docs print this table (a test checks that they agree).
 ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
     {

@@ -1,4 +1,4 @@
-"""Plan, review, apply (§14) through both ways to run it: the plain CLI and Meltano.
+"""Plan, review, apply through both ways to run it: the plain CLI and Meltano.
 
 A dry run writes the plan; someone edits one user in JumpCloud; the apply run reads no input
 (the standard input is /dev/null, or `meltano invoke` with nothing piped), applies every other
@@ -156,7 +156,8 @@ def test_plan_then_apply_through_meltano(jumpcloud_emulator, env, tmp_path):
     creates = [a for a in plan["actions"] if a["kind"] == "create"]
     assert creates
     assert writes(app) == []
-    # The job maps `manager` (§11.2): everyone but the CEO waits for their manager's create.
+    # The job maps `manager` (docs/directory-attributes.md): everyone but the CEO waits for their
+    # manager's create.
     waiting = [a for a in creates if "manager" in a]
     assert len(waiting) == len(creates) - 1
     assert {a["manager"]["after_deel_id"] for a in waiting} <= {a["deel_id"] for a in creates}

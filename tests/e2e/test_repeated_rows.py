@@ -1,4 +1,4 @@
-"""A profile listed twice by Deel: the tap emits both rows, the target applies the last (§3).
+"""A profile listed twice by Deel: the tap emits both rows, the target applies the last.
 
 Offset paging while HR edits the data is how this happens for real: a hire sorted first
 shifts page two by one row, so the last person of page one comes again, with the edit made

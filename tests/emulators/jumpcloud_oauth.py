@@ -10,7 +10,7 @@ served strictly, so that a client that passes here also passes against the real 
   body are refused, as JumpCloud's PowerShell module reports.
 * A wrong or unknown pair, or a revoked service account: 401 `{"error": "invalid_client"}`
   with `WWW-Authenticate: Basic`. Another grant type: 400 `unsupported_grant_type`; another
-  scope: 400 `invalid_scope` (RFC 6749 §5.2 error bodies).
+  scope: 400 `invalid_scope` (RFC 6749 docs/sync-rules.md error bodies).
 * Success: `{"access_token", "token_type": "bearer", "expires_in", "scope": "api"}` (the real
   casing of `token_type` is unknown: lower case makes a client that compares it exactly fail).
 
@@ -46,7 +46,7 @@ _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="jumpcloud-admin-oauth"'}
 
 
 def oauth_error(status: int, error: str, description: str) -> Response:
-    """An RFC 6749 §5.2 error answer."""
+    """An RFC 6749 docs/sync-rules.md error answer."""
     headers = dict(_BASIC_CHALLENGE) if status == 401 else {}
     return Response(status, {"error": error, "error_description": description}, headers)
 

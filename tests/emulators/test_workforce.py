@@ -31,7 +31,7 @@ from tests.emulators.workforce import (
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Every top-level key of a person on GET /people (deel-api.md §2.3 / the 2026 spec).
+# Every top-level key of a person on GET /people (deel-api.md docs/sync-rules.md / the 2026 spec).
 PERSON_KEYS = {
     "id", "worker_id", "external_id", "first_name", "last_name", "full_name",
     "preferred_first_name", "preferred_last_name", "emails", "birth_date", "start_date",

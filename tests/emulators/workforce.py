@@ -8,7 +8,8 @@ re-hires that share an address, people whose first contract ended. Everything is
 
 Opt-in (`effective_dates=EffectiveDates(today=...)`): future starters, leavers whose last day is
 ahead or already over, and time zones from every corner (UTC+14, UTC-11, abbreviations such as
-EST, CET, IST), for effective dating (contract §12). They come from a random stream of their
+EST, CET, IST), for effective dating (docs/effective-dates.md). They come from a random stream of
+their
 own, applied after everything else, so a workforce generated without them is unchanged.
 """
 
@@ -1101,7 +1102,7 @@ def _status_plan(rng: random.Random, n: int) -> list[str]:
 
 @dataclass(frozen=True)
 class ManagerQuirks:
-    """Awkward reporting lines, opt-in (contract §11.2): what a real Deel org chart holds.
+    """Awkward reporting lines, opt-in: what a real Deel org chart holds.
 
     Drawn from a random stream of their own after the workforce is built, so a workforce
     generated without them stays byte for byte what it always was. Each quirk takes active
@@ -1256,7 +1257,7 @@ def _relink(
 # -- effective dates (opt-in) ---------------------------------------------------------------------
 
 #: Zones a worker may be given: both ends of the UTC offsets, half and quarter hours, zones
-#: whose clocks move, and the abbreviations HR systems write (contract §12's table).
+#: whose clocks move, and the abbreviations HR systems write (docs/effective-dates.md's table).
 EXOTIC_ZONES = (
     "Pacific/Kiritimati", "Pacific/Tongatapu", "Pacific/Chatham", "Pacific/Pago_Pago",
     "Pacific/Niue", "Pacific/Honolulu", "Asia/Kathmandu", "Asia/Kolkata", "Australia/Lord_Howe",

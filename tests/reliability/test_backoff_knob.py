@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tap_deel.retries import BackoffPolicy
 from tap_deel.retries import backoff_scale as tap_scale
-from target_jumpcloud.client import JumpCloudClient
-from target_jumpcloud.client import backoff_scale as target_scale
+from target_jumpcloud.jumpcloud.client import JumpCloudClient
+from target_jumpcloud.jumpcloud.transport import backoff_scale as target_scale
 
 
 @pytest.mark.parametrize("scale", [tap_scale, target_scale])

@@ -1,4 +1,4 @@
-"""The derived person fields (contract §1) as pure functions: every edge case, plus properties."""
+"""The derived person fields as pure functions: every edge case, plus properties."""
 
 from __future__ import annotations
 

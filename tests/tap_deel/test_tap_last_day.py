@@ -1,4 +1,4 @@
-"""The derived `last_day` (contract §11.1): pure rules, then through the tap over loopback."""
+"""The derived `last_day`: pure rules, then through the tap over loopback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The setting `person_ids` (contract §15): only those people, one `GET /people/{id}` each.
+"""The setting `person_ids` (docs/webhooks.md): only those people, one `GET /people/{id}` each.
 
 Against the Deel emulator over loopback: the requests made, the records (shaped like the list
 endpoint's, derived fields included), the stream's end mark, 404s, retries, pacing, and the

@@ -315,7 +315,7 @@ def test_a_row_that_moves_between_pages_is_emitted_each_time_deel_returns_it(
 ) -> None:
     """A hire during the run shifts every later row by one, so offsets repeat a row.
 
-    The tap emits every row Deel returns (contract §3): which copy counts is the target's
+    The tap emits every row Deel returns (docs/sync-rules.md): which copy counts is the target's
     decision (the last), not the tap's.
     """
     workforce = generate_workforce(120, seed=23)

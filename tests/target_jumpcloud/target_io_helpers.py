@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from target_jumpcloud.client import JumpCloudClient
+from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.target import TargetJumpCloud
 
 if TYPE_CHECKING:

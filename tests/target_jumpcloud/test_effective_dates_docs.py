@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from target_jumpcloud.effective_settings import SETTINGS_PROPERTIES, EffectiveDating
 from target_jumpcloud.model import UserState
-from target_jumpcloud.schedules import Decision, decide, read_worker_dates
+from target_jumpcloud.settings.effective_dating import EffectiveDating
+from target_jumpcloud.singer.config_schema import EFFECTIVE_DATING_SETTINGS
+from target_jumpcloud.sync.schedules import Decision, decide, read_worker_dates
 from target_jumpcloud.zones import abbreviation_rows, find_zone, format_instant, local_instant
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "effective-dates.md"
@@ -37,7 +38,7 @@ def test_the_abbreviation_table_is_the_codes() -> None:
 def test_the_settings_table_names_every_setting_with_its_default() -> None:
     section = TEXT.split("## Settings", 1)[1].split("\n## ", 1)[0]
     rows = {row[0].strip("`"): row[1] for row in table_rows(section)[1:]}
-    assert list(rows) == [prop.name for prop in SETTINGS_PROPERTIES]
+    assert list(rows) == [prop.name for prop in EFFECTIVE_DATING_SETTINGS]
     defaults = EffectiveDating()
     assert rows["activation_time"] == f"`{defaults.activation_time:%H:%M}`"
     assert rows["suspension_time"] == f"`{defaults.suspension_time:%H:%M}`"

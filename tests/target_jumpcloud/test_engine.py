@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 from target_jumpcloud.engine import GuardTripped, SyncRun
-from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
-from target_jumpcloud.settings import parse_settings
+from target_jumpcloud.settings.sync_settings import parse_settings
+from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, map_record
 
 from tests.target_jumpcloud.target_io_helpers import KEY, fast_client, person, seed_user, writes
 

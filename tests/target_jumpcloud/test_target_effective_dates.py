@@ -1,4 +1,4 @@
-"""Effective dates (§12) through the whole target, over loopback against the emulator.
+"""Effective dates through the whole target, over loopback against the emulator.
 
 The engine plans at the real clock and the emulator runs on real time too, so the dates are
 written relative to today (days ahead or behind, in UTC): the jobs land in the future.
@@ -13,6 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from target_jumpcloud.apply.jobs import apply_schedules
 from target_jumpcloud.engine import DirectoryUnavailable, GuardTripped, RecordsFailed
 from target_jumpcloud.model import (
     Action,
@@ -22,8 +23,7 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
-from target_jumpcloud.schedules import JobChange, JobPlan
-from target_jumpcloud.scheduling import apply_schedules
+from target_jumpcloud.sync.schedules import JobChange, JobPlan
 
 from tests.target_jumpcloud.target_io_helpers import (
     PEOPLE_SCHEMA,

@@ -27,7 +27,7 @@ from tests.target_jumpcloud.target_io_helpers import (
 )
 
 if TYPE_CHECKING:
-    from target_jumpcloud.report import RunReport
+    from target_jumpcloud.output.report import RunReport
     from target_jumpcloud.target import TargetJumpCloud
 
     from tests.emulators.jumpcloud import JumpCloudEmulator

@@ -13,27 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from target_jumpcloud.applier import apply_plan
-from target_jumpcloud.directory import Directory, UserReader, compared_fields
-from target_jumpcloud.mapping import DEFAULT_MAPPING, map_record
+from target_jumpcloud.apply.users import apply_plan
 from target_jumpcloud.model import ActionKind, Outcome, RecordResult
-from target_jumpcloud.planfile import (
-    PlanFileError,
-    check_drift,
-    load_plan,
-    plan_document,
-    write_plan,
-)
-from target_jumpcloud.planner import PlanOptions, plan_sync
-from target_jumpcloud.settings import parse_settings
-from target_jumpcloud.usernames import UsernameAllocator
+from target_jumpcloud.plan.build import PlanOptions, plan_sync
+from target_jumpcloud.plan.document import plan_document, write_plan
+from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.load import load_plan
+from target_jumpcloud.plan.schema import PlanFileError
+from target_jumpcloud.settings.sync_settings import parse_settings
+from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, map_record
+from target_jumpcloud.sync.usernames import UsernameAllocator
 
 from tests.target_jumpcloud.target_io_helpers import KEY, fast_client, person, writes
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from target_jumpcloud.client import JumpCloudClient
+    from target_jumpcloud.jumpcloud.client import JumpCloudClient
 
     from tests.emulators.jumpcloud import JumpCloudEmulator
 

@@ -1,4 +1,4 @@
-"""Plan → review → apply with managers and custom attributes (§11.2-11.4 with §14).
+"""Plan → review → apply with managers and custom attributes.
 
 The target in process against the JumpCloud emulator over loopback: a dry run writes the plan
 file, an administrator may edit JumpCloud in between, and the apply run performs exactly the

@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from target_jumpcloud.auth import basic_authorization
 from target_jumpcloud.engine import (
     EXIT_AUTH,
     EXIT_CONFIG,
@@ -22,6 +21,7 @@ from target_jumpcloud.engine import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
 )
+from target_jumpcloud.settings.credentials import basic_authorization
 
 from tests.emulators.base import EmulatorServer
 from tests.emulators.jumpcloud_oauth import TOKEN_PATH

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from target_jumpcloud.client import AuthenticationError, JumpCloudClient, JumpCloudError
 from target_jumpcloud.engine import DirectoryUnavailable, GuardTripped, RecordsFailed
-from target_jumpcloud.reader import InputStreamError, RecordBeforeSchemaError
+from target_jumpcloud.jumpcloud.client import JumpCloudClient
+from target_jumpcloud.jumpcloud.errors import AuthenticationError, JumpCloudError
+from target_jumpcloud.singer.reader import InputStreamError, RecordBeforeSchemaError
 from target_jumpcloud.target import TargetJumpCloud
 
 from tests.emulators.base import EmulatorServer
@@ -457,7 +458,8 @@ def test_load_method_other_than_upsert_is_refused(jumpcloud_api_url):
 
 def test_date_strings_reach_the_mapping_as_the_tap_sent_them(app, jumpcloud_api_url):
     # Not a real date: the SDK must not parse it (a bad date must not stop the run); as the
-    # username-order key it is treated as missing, with a warning on the record (§11.1).
+    # username-order key it is treated as missing, with a warning on the record
+    # (docs/directory-attributes.md).
     record = {**ADA, "start_date": "2024-02-30"}
     mapping = {"description": "start_date"}
     target = run_target(jumpcloud_api_url, singer_text([record]), mapping=mapping)

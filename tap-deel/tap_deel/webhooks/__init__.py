@@ -1,4 +1,4 @@
-"""`deel-webhooks`: Deel's webhook deliveries turned into targeted syncs within seconds (§15).
+"""`deel-webhooks`: Deel's webhook deliveries turned into targeted syncs within seconds.
 
 The receiver is a long-lived process (console script `deel-webhooks`, extra
 `tap-deel[webhooks]`). Pure logic lives in small modules of its own, so it can be tested

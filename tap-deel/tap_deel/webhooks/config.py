@@ -1,4 +1,4 @@
-"""The receiver's settings, read from the environment (contract §15), as a pure function.
+"""The receiver's settings, read from the environment (docs/webhooks.md), as a pure function.
 
 Every variable is checked at start; the first bad one stops the receiver with one line that
 names it (and never quotes the signing key).

@@ -1,0 +1,1 @@
+"""The JumpCloud HTTP client: transport (auth, retries), and one module per API."""

@@ -1,0 +1,1 @@
+"""The Singer side of the target: sinks, the fast input reader, settings declaration, exits."""
