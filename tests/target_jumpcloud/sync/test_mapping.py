@@ -66,26 +66,23 @@ def rejected(record: Mapping[str, Any], mapping: Mapping[str, str] | None = None
 
 
 def test_default_mapping_is_the_contract_table():
-    assert (
-        dict(DEFAULT_MAPPING)
-        == {
-            "email": "work_email",
-            "firstname": "first_name",
-            "lastname": "last_name",
-            "displayname": "full_name",
-            "jobTitle": "job_title",
-            "department": "department.name",
-            "location": "work_location",
-            "costCenter": "team",
-            "employeeType": "hiring_type",
-            "company": "client_legal_entity.name",
-            "employeeIdentifier": "id",
-            "state": "active",
-            "start_date": "start_date",  # read for username order, never sent
-            "last_day": "last_day",  # read for effective dating, never sent
-            "timezone": "timezone",
-        }
-    )
+    assert dict(DEFAULT_MAPPING) == {
+        "email": "work_email",
+        "firstname": "first_name",
+        "lastname": "last_name",
+        "displayname": "full_name",
+        "jobTitle": "job_title",
+        "department": "department.name",
+        "location": "work_location",
+        "costCenter": "team",
+        "employeeType": "hiring_type",
+        "company": "client_legal_entity.name",
+        "employeeIdentifier": "id",
+        "state": "active",
+        "start_date": "start_date",  # read for username order, never sent
+        "last_day": "last_day",  # read for effective dating, never sent
+        "timezone": "timezone",
+    }
 
 
 def test_default_mapping_cannot_be_changed_in_place():
