@@ -47,7 +47,8 @@ from tests.emulators.jumpcloud_oauth import (
     TOKEN_PREFIX,
     TokenAuthority,
 )
-from tests.emulators.userstates import JobBook, RefusedRequestError
+from tests.emulators.jumpcloud_shared import EMAIL, OBJECT_ID, RefusedRequestError, format_millis
+from tests.emulators.userstates import JobBook
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -62,8 +63,6 @@ FIRST_OBJECT_ID = 0x66B0F2C4E1A9D3001F000000  # a 2024 timestamp prefix, then a 
 FIRST_UNIX_ID = 5001
 VIEW_CACHE_SIZE = 16
 
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CUSTOM_NAME = re.compile(r"[A-Za-z0-9]{1,31}")
 _AND_FILTER_KEY = re.compile(r"filter(?:\[\d*\])?")
 _OR_FILTER_KEY = re.compile(r"filter\[or\]\[\d*\]")
@@ -287,7 +286,7 @@ def _check_identity(body: dict[str, Json]) -> None:
     """An empty username or a non-address email is refused (assumed: the spec is silent)."""
     if "username" in body and (not body["username"] or any(c.isspace() for c in body["username"])):
         raise _bad("username must be non-empty and contain no whitespace")
-    if "email" in body and not _EMAIL.fullmatch(body["email"]):
+    if "email" in body and not EMAIL.fullmatch(body["email"]):
         raise _bad("email is not a valid email address")
 
 
@@ -311,8 +310,7 @@ def _state_on_update(current: str, state: str | None, suspended: bool | None) ->
 
 def _now_iso() -> str:
     """ISO-8601 UTC with milliseconds and a Z, as JumpCloud writes `created`."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return format_millis(datetime.now(UTC))
 
 
 def _fresh_defaults() -> dict[str, Json]:
@@ -630,7 +628,7 @@ class JumpCloudEmulator(EmulatorApp):
         self.oauth = TokenAuthority(lifetime=token_lifetime, token_prefix=token_prefix)
         for client_id, client_secret in (service_accounts or {}).items():
             self.oauth.add_client(client_id, client_secret)
-        if org_id is not None and not _OBJECT_ID.fullmatch(org_id):
+        if org_id is not None and not OBJECT_ID.fullmatch(org_id):
             raise ValueError("org_id must be a 24-hex organization id")
         if default_state not in ("STAGED", "ACTIVATED"):
             raise ValueError("default_state must be STAGED or ACTIVATED")
@@ -844,7 +842,7 @@ class JumpCloudEmulator(EmulatorApp):
         org = request.headers.get("x-org-id")
         if not org:
             return error_response(401, "Unauthorized: x-org-id is required for this key")
-        if not _OBJECT_ID.fullmatch(org):
+        if not OBJECT_ID.fullmatch(org):
             return error_response(400, "x-org-id is not a valid organization id")
         if org != self.org_id:
             return error_response(400, "x-org-id does not match an organization of this key")
@@ -955,7 +953,7 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad("manager must be the _id of another existing user")
 
     def _require(self, user_id: str) -> dict[str, Json]:
-        user = self._users.get(user_id) if _OBJECT_ID.fullmatch(user_id) else None
+        user = self._users.get(user_id) if OBJECT_ID.fullmatch(user_id) else None
         if user is None:
             raise JumpCloudApiError(404, "User not found")
         return user
@@ -1022,7 +1020,7 @@ class JumpCloudEmulator(EmulatorApp):
         extra.pop("id", None)
         if given is None:
             return self._new_id()
-        if not isinstance(given, str) or not _OBJECT_ID.fullmatch(given) or given in self._users:
+        if not isinstance(given, str) or not OBJECT_ID.fullmatch(given) or given in self._users:
             raise _bad(f"seeded _id {given!r} is not a new 24-hex id")
         self._next_object_id = max(self._next_object_id, int(given, 16) + 1)
         return given
@@ -1233,7 +1231,7 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad(f"unknown field '{unknown[0]}'")
         email = body.get("email", True)
         if not isinstance(email, (bool, str)) or (
-            isinstance(email, str) and not _EMAIL.fullmatch(email)
+            isinstance(email, str) and not EMAIL.fullmatch(email)
         ):
             raise _bad("email must be true, false or an email address")
         with self.lock:
@@ -1254,7 +1252,7 @@ class JumpCloudEmulator(EmulatorApp):
                 limit=request.arg("limit"),
                 skip=request.arg("skip"),
                 userid=request.arg("userid"),
-                filters=request.query.get("filter", []),
+                filters=request.args("filter"),
             )
             return Response(200, [job.json() for job in page])
 
