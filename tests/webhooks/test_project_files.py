@@ -39,6 +39,6 @@ def test_every_variable_is_in_the_docs_settings_table() -> None:
 def test_the_console_script_and_extra_are_declared() -> None:
     pyproject = (ROOT / "tap-deel" / "pyproject.toml").read_text()
     assert 'deel-webhooks = "tap_deel.webhooks.cli:main"' in pyproject
-    for package in ("uvicorn", "starlette", "filelock"):
+    for package in ("uvicorn", "starlette", "filelock", "prometheus-client"):
         assert re.search(rf'"{package}~=[0-9.]+"', pyproject), package
     assert '-e "./tap-deel[webhooks]"' in (ROOT / "Makefile").read_text()
