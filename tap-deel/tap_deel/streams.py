@@ -301,7 +301,8 @@ class PeopleStream(OffsetStream):
                 request_counter.increment()
                 self.update_sync_costs(prepared, response, context)
                 for row in self.parse_response(response):
-                    person = self._parse_row(row) if isinstance(row, bytes) else row
+                    text: object = row  # (Deel's JSON text while passing through: see client)
+                    person = self._parse_row(text) if isinstance(text, bytes) else row
                     if has_work_email(person, email) and self._of_wanted_type(person):
                         found.append(person)
                 paginator.advance(response)
