@@ -205,6 +205,15 @@ def test_the_threshold_from_n_makes_every_burst_cost_the_minimum(
     assert cost <= 2 * min(k, full_read)
 
 
+@given(st.integers(1, 300), st.integers(0, 100_000))
+def test_the_threshold_for_leavers_keeps_every_sync_within_the_full_read(k: int, n: int) -> None:
+    people = [f"00000000-0000-4000-8000-{i:012d}" for i in range(k)]
+    plan = plan_sync([worker(p) for p in people], threshold_for(n, for_leavers=True))
+    assert plan is not None
+    full_read = max(1, math.ceil(n / 200))
+    assert deel_requests(plan, n, leavers=k if plan.kind == "targeted" else 0) <= full_read
+
+
 def test_the_cost_counts_one_search_per_leaver_of_a_targeted_sync() -> None:
     targeted = SyncPlan("targeted", (P1, P2), "2 people")
     assert deel_requests(targeted, 1_000) == 2

@@ -113,7 +113,9 @@ def deel_requests(
     return max(1, math.ceil(people_in_deel / page_size))
 
 
-def threshold_for(people_in_deel: int, page_size: int = DEEL_PAGE_SIZE) -> int:
+def threshold_for(
+    people_in_deel: int, page_size: int = DEEL_PAGE_SIZE, *, for_leavers: bool = False
+) -> int:
     """The `DEEL_WEBHOOKS_FULL_SYNC_ABOVE` that makes syncs as cheap as the receiver can tell.
 
     Reading k people one by one costs k requests and a full read ⌈N / page_size⌉; with this
@@ -126,11 +128,14 @@ def threshold_for(people_in_deel: int, page_size: int = DEEL_PAGE_SIZE) -> int:
         people_in_deel: N, e.g. `page.total_rows` of `GET /people`, or the people count of
             the nightly run's report.
         page_size: People per page.
+        for_leavers: Plan for bursts of leavers (each costing two requests): half the
+            threshold, rounded down, so that no sync ever costs more than the full read.
 
     Returns:
-        ⌈N / page_size⌉, at least 1.
+        ⌈N / page_size⌉, at least 1; with `for_leavers`, half of that, rounded down.
     """
-    return max(1, math.ceil(people_in_deel / page_size))
+    full_read = max(1, math.ceil(people_in_deel / page_size))
+    return full_read // 2 if for_leavers else full_read
 
 
 def sync_due_at(
