@@ -92,7 +92,7 @@ class CursorStream(_PagedStream):
 class PeopleStream(OffsetStream):
     """Every person from `GET /people`, plus the derived fields (contract §§1, 11.1).
 
-    With the setting `person_ids`, only those people, one `GET /people/{id}` each (§15), and
+    With the setting `person_ids`, only those people, one `GET /people/{id}` each, and
     the other profiles with each named leaver's work email. With the setting
     `emit_activate_version_messages`, a complete listing ends with ACTIVATE_VERSION.
     """
