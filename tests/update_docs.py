@@ -116,7 +116,7 @@ def modules_on_disk() -> set[str]:
 
 def hints_table() -> str:
     """The hints table as docs/alerts.md prints it (from the one table in the code)."""
-    from target_jumpcloud.output.hints import hints_markdown  # noqa: PLC0415 - docs only
+    from target_jumpcloud.output.hints import hints_markdown
 
     return hints_markdown().strip()
 

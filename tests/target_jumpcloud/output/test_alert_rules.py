@@ -35,13 +35,15 @@ def load_rules(path: Path = RULES) -> list[dict[str, Any]]:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert set(document) == {"groups"}
     groups = document["groups"]
-    assert isinstance(groups, list) and groups
+    assert isinstance(groups, list)
+    assert groups
     names = [group["name"] for group in groups]
     assert len(set(names)) == len(names), "group names must be unique"
     rules: list[dict[str, Any]] = []
     for group in groups:
         assert set(group) <= {"name", "interval", "limit", "rules"}, group.keys()
-        assert isinstance(group["rules"], list) and group["rules"]
+        assert isinstance(group["rules"], list)
+        assert group["rules"]
         rules += group["rules"]
     return rules
 
@@ -78,7 +80,8 @@ def check_balanced(expr: str) -> None:
         elif char in "({[":
             stack.append(char)
         elif char in pairs:
-            assert stack and stack.pop() == pairs[char], f"unbalanced {char!r} in {expr!r}"
+            assert stack, f"unbalanced {char!r} in {expr!r}"
+            assert stack.pop() == pairs[char], f"unbalanced {char!r} in {expr!r}"
     assert not stack, f"unclosed {stack} in {expr!r}"
     assert not in_quote, f"unclosed quote in {expr!r}"
 
@@ -114,7 +117,8 @@ def test_the_rules_file_is_a_valid_rule_group_over_the_written_metrics(tmp_path)
     for rule in rules:
         assert set(rule) <= _ALERT_KEYS, rule.keys()
         assert _NAME.match(rule["alert"]), rule["alert"]
-        assert isinstance(rule["expr"], str) and rule["expr"].strip()
+        assert isinstance(rule["expr"], str)
+        assert rule["expr"].strip()
         if "for" in rule:
             assert _DURATION.match(rule["for"]), rule["for"]
         for key in ("labels", "annotations"):

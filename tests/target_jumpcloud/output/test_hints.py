@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from target_jumpcloud.model import Outcome, RecordResult
 from target_jumpcloud.output.hints import HINTED, HINTS, hint_for, hint_rule, hints_markdown
 from target_jumpcloud.output.report import RunReport, record_entry, utc_now
-from markupsafe import escape
 from target_jumpcloud.output.review import (
     markdown_text,
     render_html,
@@ -68,7 +68,10 @@ def test_each_conflict_of_the_planner_has_its_own_hint():
     shared = records(worker("P1", "s@x.io"), worker("P2", "s@x.io"))
     assert {_kind(r) for r in _planned_result(shared)} == {"shared_work_email"}
 
-    two_linked = [jc_user("u1", "a1", "a1@x.io", eid="P1"), jc_user("u2", "a2", "a2@x.io", eid="P1")]
+    two_linked = [
+        jc_user("u1", "a1", "a1@x.io", eid="P1"),
+        jc_user("u2", "a2", "a2@x.io", eid="P1"),
+    ]
     (linked,) = _planned_result(records(worker("P1", "a@x.io")), two_linked)
     assert _kind(linked) == "profile_id_on_several_users"
 

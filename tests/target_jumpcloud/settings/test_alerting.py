@@ -19,7 +19,13 @@ HOOK = "json://127.0.0.1:8080/hooks/secret-hook-token-42"
 
 @pytest.mark.parametrize(
     "raw",
-    [[SLACK, HOOK], json.dumps([SLACK, HOOK]), f"{SLACK},{HOOK}", f"{SLACK}\n{HOOK}", f" {SLACK} {HOOK} "],
+    [
+        [SLACK, HOOK],
+        json.dumps([SLACK, HOOK]),
+        f"{SLACK},{HOOK}",
+        f"{SLACK}\n{HOOK}",
+        f" {SLACK} {HOOK} ",
+    ],
 )
 def test_notify_is_a_list_from_a_config_or_an_environment_text(raw):
     assert notify_urls(raw) == [SLACK, HOOK]
@@ -33,8 +39,10 @@ def test_the_defaults_send_nothing_and_keep_the_state_under_output():
     assert problems == []
     assert settings == AlertSettings()
     assert settings.notify == ()
-    assert settings.notify_state_path == DEFAULT_NOTIFY_STATE_PATH == (
-        "output/target-jumpcloud-notify.json"
+    assert (
+        settings.notify_state_path
+        == DEFAULT_NOTIFY_STATE_PATH
+        == ("output/target-jumpcloud-notify.json")
     )
     assert settings.metrics_path is None
 
