@@ -54,7 +54,7 @@ HINTS: Final[tuple[HintRule, ...]] = (
         Outcome.SKIPPED,
         r"no work email|work email .* is not a valid address|work email .* not text|"
         r"work email is longer",
-        "set the worker's work email in Deel (People → the worker → Personal / Work email)",
+        "set the worker's work email in Deel (on the worker's profile), then run again",
         "no work email (work_email is empty)",
     ),
     _rule(
