@@ -446,7 +446,7 @@ def make_conflict(jumpcloud_url: str) -> str:
     user = next(
         u
         for u in sorted(users, key=lambda u: u["username"])
-        if u.get("state") == "ACTIVATED" and u.get("employeeIdentifier") and u.get("email")
+        if u.get("state") != "SUSPENDED" and u.get("employeeIdentifier") and u.get("email")
     )
     requests.put(
         f"{jumpcloud_url}/api/systemusers/{user['_id']}",

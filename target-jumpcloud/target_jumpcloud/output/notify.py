@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import Outcome
-from target_jumpcloud.output.hints import hint_for
+from target_jumpcloud.output.hints import hint_for, needs_a_person
 from target_jumpcloud.output.report import STATUS_GUARD, describe_record, iso, utc_now
 from target_jumpcloud.settings.alerting import apprise_silenced
 
@@ -86,7 +86,11 @@ def problem_message(end: RunEnd) -> tuple[str, str]:
         if report.dry_run:
             lines.append("Dry run: nothing was written.")
         problems = [r for r in report.records if r.outcome in _PROBLEM_OUTCOMES]
-        problems += [r for r in report.records if r.outcome is Outcome.SKIPPED]
+        problems += [
+            r
+            for r in report.records
+            if r.outcome is Outcome.SKIPPED and needs_a_person(r.outcome, r.reason)
+        ]
         shown = problems[:PROBLEMS_LISTED]
         if shown:
             more = f" (first {len(shown)} of {len(problems)})" if len(problems) > len(shown) else ""
