@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from target_jumpcloud.engine import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED_RECORDS, EXIT_GUARD, EXIT_OK
+from target_jumpcloud.model import Outcome
 from target_jumpcloud.output import notify
+from target_jumpcloud.output.hints import hint_for
 from target_jumpcloud.target import TargetJumpCloud
 
 from tests.emulators.base import EmulatorServer
@@ -199,6 +201,8 @@ def test_a_failed_record_sends_one_message_and_the_last_success_is_kept(
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     (failed,) = [r for r in report["records"] if r["outcome"] == "failed"]
     assert failed["hint"] in message["message"]
+    assert failed["hint"] == hint_for(Outcome.FAILED, "HTTP 429 (gave up after 6 attempts)")
+    assert failed["hint"].startswith("nothing to fix in the data: JumpCloud was rate limiting")
 
 
 @pytest.fixture(params=["500", "slow"])
@@ -262,6 +266,18 @@ def test_requests_by_api_and_method_equal_the_emulators_log(receiver, tmp_path):
         if name == "target_jumpcloud_requests"
     }
     assert requests == dict(expected)
+
+
+def test_a_metrics_file_that_cannot_be_written_leaves_the_exit_code_alone(
+    jumpcloud_api_url, receiver, tmp_path, caplog
+):
+    blocked = tmp_path / "metrics"
+    blocked.mkdir()
+    (blocked / "target-jumpcloud.prom").mkdir()  # a folder where the file should go
+    config = alert_config(jumpcloud_api_url, receiver, tmp_path)
+    assert run(config, [ADA]) == EXIT_OK
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(e.startswith("Could not write the metrics file") for e in errors), errors
 
 
 def test_the_url_is_in_no_log_report_plan_page_or_metrics_file(

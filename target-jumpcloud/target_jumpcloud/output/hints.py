@@ -186,9 +186,17 @@ HINTS: Final[tuple[HintRule, ...]] = (
         "updated, but POST /v2/bulk/userstates: HTTP 503; the next run schedules them again",
     ),
     _rule(
+        "jumpcloud_unavailable",
+        Outcome.FAILED,
+        r"gave up after \d+ attempts|may have been processed",
+        "nothing to fix in the data: JumpCloud was rate limiting or failing; the next run "
+        "retries it (check JumpCloud's status page if it repeats)",
+        "PUT /systemusers/5f1…: HTTP 429 (gave up after 6 attempts)",
+    ),
+    _rule(
         "refused_by_jumpcloud",
         Outcome.FAILED,
-        r"HTTP 4\d\d|refused the create|JumpCloud refused",
+        r"HTTP 4(?!29)\d\d|refused the create|JumpCloud refused",
         "read JumpCloud's message in the reason; fix the value in Deel (or the user in "
         "JumpCloud), then run again",
         "PUT /systemusers/5f1…: HTTP 400 (invalid department)",
@@ -199,7 +207,7 @@ HINTS: Final[tuple[HintRule, ...]] = (
         r"",
         "run the sync again; if the record fails again, check JumpCloud's status and the "
         "error in the reason",
-        "PUT /systemusers/5f1…: HTTP 503 (gave up after 6 attempts)",
+        "unexpected error: ValueError: …",
     ),
 )
 
