@@ -226,7 +226,7 @@ def test_a_webhook_that_fails_or_is_too_slow_never_fails_the_sync(
     receiver = failing_receiver
     seed_user(app, "grace", "grace@acme.example", employeeIdentifier="p9")
     config = alert_config(jumpcloud_api_url, receiver, tmp_path)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         assert run(config, [ADA, GRACE]) == EXIT_OK
     # It was sent (a slow answer is logged by the receiver when it ends, after the run).
     deadline = time.monotonic() + 10
@@ -298,7 +298,8 @@ def test_the_url_is_in_no_log_report_plan_page_or_metrics_file(
         None,
         singer_text([ADA, GRACE], state=STATE),
         tmp_path,
-        env={"TARGET_JUMPCLOUD_NOTIFY": json.dumps([url])},
+        # DEBUG: urllib3 then logs each request's path, which holds the webhook's token.
+        env={"TARGET_JUMPCLOUD_NOTIFY": json.dumps([url]), "LOGLEVEL": "DEBUG"},
         args=["--config", str(tmp_path / "config.json"), "--config", "ENV"],
     )
     assert result.returncode == EXIT_OK, result.stderr
@@ -317,6 +318,7 @@ def test_the_url_is_in_no_log_report_plan_page_or_metrics_file(
     assert not [name for name, text in texts.items() if HOOK_TOKEN in text]
     assert "Traceback" not in result.stderr
     assert "Metrics written to" in result.stderr
+    assert "DEBUG" in result.stderr
 
 
 def test_a_bad_notify_url_is_one_bad_config_line_that_never_shows_it(jumpcloud_api_url, tmp_path):

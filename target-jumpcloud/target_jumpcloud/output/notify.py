@@ -155,17 +155,16 @@ def service_label(position: int, url: str) -> str:
 def _send_one(url: str, title: str, body: str, *, problem: bool, timeout: float) -> bool:
     import apprise  # noqa: PLC0415 - loaded only when notifications are configured
 
-    with apprise_silenced():
-        service = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if service is None:
-            return False
-        service.socket_connect_timeout = timeout
-        service.socket_read_timeout = timeout
-        kind = apprise.NotifyType.FAILURE if problem else apprise.NotifyType.SUCCESS
-        try:
-            return bool(service.notify(body=body, title=title, notify_type=kind))
-        except Exception:  # noqa: BLE001 - a plugin's bug must not fail the run
-            return False
+    service = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if service is None:
+        return False
+    service.socket_connect_timeout = timeout
+    service.socket_read_timeout = timeout
+    kind = apprise.NotifyType.FAILURE if problem else apprise.NotifyType.SUCCESS
+    try:
+        return bool(service.notify(body=body, title=title, notify_type=kind))
+    except Exception:  # noqa: BLE001 - a plugin's bug must not fail the run
+        return False
 
 
 def send(
@@ -177,8 +176,16 @@ def send(
     logger: logging.Logger,
     timeout: float = SEND_TIMEOUT,
 ) -> int:
-    """Send the message to every URL at once; each one that fails is a warning. Return the sent."""
-    with ThreadPoolExecutor(max_workers=max(1, min(len(urls), 8))) as pool:
+    """Send the message to every URL at once; each one that fails is a warning. Return the sent.
+
+    Apprise's and urllib3's loggers are silenced around the whole pool (by this thread only,
+    so no sending thread can switch them back on while another still sends): under
+    `LOGLEVEL=DEBUG` urllib3 logs each request's path, which holds a webhook's token.
+    """
+    with (
+        apprise_silenced(sending=True),
+        ThreadPoolExecutor(max_workers=max(1, min(len(urls), 8))) as pool,
+    ):
         futures = [
             pool.submit(_send_one, url, title, body, problem=problem, timeout=timeout)
             for url in urls

@@ -30,16 +30,27 @@ class AlertSettings:
     metrics_path: str | None = None
 
 
+#: The loggers that may quote a notification URL: Apprise's own, and urllib3's debug line of
+#: each request it sends (`"POST /services/T000/B000/XXXX HTTP/1.1" 200`: a Slack token).
+_URL_LOGGERS: Final = ("apprise", "urllib3.connectionpool")
+
+
 @contextlib.contextmanager
-def apprise_silenced() -> Iterator[None]:
-    """Keep Apprise's own log lines out of the run's log: they may quote a URL."""
-    apprise_logger = logging.getLogger("apprise")
-    was_disabled = apprise_logger.disabled
-    apprise_logger.disabled = True
+def apprise_silenced(*, sending: bool = False) -> Iterator[None]:
+    """Keep the log lines that may quote a URL out of the run's log (urllib3's when `sending`).
+
+    Only the thread that parses or sends toggles them, around all of its work: the run's
+    other requests are over by the time notifications go out.
+    """
+    loggers = [logging.getLogger(name) for name in _URL_LOGGERS[: 2 if sending else 1]]
+    were_disabled = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
     try:
         yield
     finally:
-        apprise_logger.disabled = was_disabled
+        for logger, was_disabled in zip(loggers, were_disabled, strict=True):
+            logger.disabled = was_disabled
 
 
 def notify_urls(raw: object) -> list[str]:
