@@ -23,7 +23,7 @@ import pytest
 from target_jumpcloud.engine import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED_RECORDS, EXIT_GUARD, EXIT_OK
 from target_jumpcloud.model import Outcome
 from target_jumpcloud.output import notify
-from target_jumpcloud.output.hints import hint_for
+from target_jumpcloud.output.hints import hint_for, hint_rule
 from target_jumpcloud.target import TargetJumpCloud
 
 from tests.emulators.base import EmulatorServer
@@ -203,6 +203,11 @@ def test_a_failed_record_sends_one_message_and_the_last_success_is_kept(
     assert failed["hint"] in message["message"]
     assert failed["hint"] == hint_for(Outcome.FAILED, "HTTP 429 (gave up after 6 attempts)")
     assert failed["hint"].startswith("nothing to fix in the data: JumpCloud was rate limiting")
+    for record in report["records"]:
+        if record["outcome"] in {"failed", "conflict", "skipped"}:
+            rule = hint_rule(Outcome(record["outcome"]), record["reason"])
+            assert rule is not None
+            assert rule.pattern.pattern, f"{record['reason']!r} fell to the catch-all hint"
 
 
 @pytest.fixture(params=["500", "slow"])
