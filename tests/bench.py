@@ -44,6 +44,9 @@ from typing import TYPE_CHECKING, Any
 from target_jumpcloud.sync.directory import compared_fields
 from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, merge_mapping
 
+from tests.emulators.base import EmulatorServer
+from tests.emulators.notify_receiver import NotifyReceiver
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from multiprocessing.connection import Connection
@@ -70,6 +73,10 @@ UNLIMITED_PACE = 100_000  # the tap's max_requests_per_second when Deel's limit 
 RATE_LIMITED_SLACK = 1.15  # steady state and churn: wall <= 1.15 x floor
 TAP_PACED_SLACK = 1.10  # the tap alone at 5 requests/s: wall <= 1.1 x floor
 CPU_GOAL = 10_000  # records per second, whole pipeline, 100k, limits off
+# The CPU scenario with alerts on may take this much longer (the VM's noise is ~15 %; loading
+# Apprise's plugins costs ~0.4 s once).
+ALERTS_SLACK = 1.15
+ALERTS_FIXED_S = 0.5
 TAP_CPU_GOAL = 5_000  # people per second, the tap alone, limits off
 TARGET_RSS_GOAL_MB = 400.0
 DEADLINE = 900.0  # seconds: no single CLI run may take longer (it is killed)
@@ -1123,6 +1130,51 @@ class Bench:
             )
         )
 
+    def cpu_alerts(self, n: int, cpu_row: Row | None) -> Row:
+        """The CPU scenario with `metrics_path` and `notify` set: what alerts cost (docs/alerts.md).
+
+        Each run starts after a "problem" status, so it sends one recovery message to a
+        loopback JSON webhook (the whole send path, Apprise included) and writes the metrics
+        file; the goal is the CPU row's speed, within the VM's noise.
+        """
+        self._configure(rate_limit=False, jc_latency=0.0)
+        users = self.host.seed_directory()
+        metrics = self.ws.folder / "target-jumpcloud.prom"
+        state = self.ws.folder / "notify.json"
+        with EmulatorServer(NotifyReceiver()) as receiver:
+            hook = f"json://127.0.0.1:{receiver.port}/hooks/bench"
+            settings = {
+                "metrics_path": str(metrics),
+                "notify": [hook],
+                "notify_state_path": str(state),
+            }
+
+            def run() -> PipelineRun:
+                state.write_text(json.dumps({"status": "problem", "outcome": "bench"}))
+                return self.ws.run_pipeline(paced=False, dry_run=True, settings=settings)
+
+            result, counts = self._measure(run, repeat=True)
+            sent = len(receiver.app.messages())
+        runs = self.repeat
+        ok = result.records == n and sent == runs and metrics.exists()
+        goal = f"records = N, {runs} messages, metrics file"
+        if cpu_row is not None:
+            slack = cpu_row.wall * ALERTS_SLACK + ALERTS_FIXED_S
+            goal += f", wall <= {ALERTS_SLACK:g} x CPU row + {ALERTS_FIXED_S:g} s"
+            ok = ok and result.wall <= slack
+        return self._add(
+            _row(
+                "CPU, dry run, metrics + notify",
+                n,
+                result,
+                counts,
+                floors=(pages(n, DEEL_PAGE), pages(users, JUMPCLOUD_PAGE), 0),
+                floor_s=None,
+                goal=goal,
+                ok=ok,
+            )
+        )
+
 
 # -- the table -----------------------------------------------------------------------------------
 
@@ -1241,7 +1293,7 @@ def machine() -> dict[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------
 
-SCENARIOS = ("tap", "sync", "managers", "effective", "scaling", "cpu")
+SCENARIOS = ("tap", "sync", "managers", "effective", "scaling", "cpu", "alerts")
 # `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py) and the plan
 # files' and review pages' (tests/bench_plan.py).
 ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan")
@@ -1295,15 +1347,23 @@ def run(
             for n in scaling:
                 bench.workforce(n, seed=n)
                 bench.cpu(n, scenario="scaling")
-        if "cpu" in scenarios or "tap" in scenarios:
-            bench.workforce(n_cpu, seed=3)
-            if "tap" in scenarios:
-                bench.tap_alone(n_cpu, paced=False)
-            if "cpu" in scenarios:
-                row = bench.cpu(n_cpu)
-                if "scaling" in scenarios:
-                    bench.rows.append(dataclasses.replace(row, scenario="scaling"))
+        if {"cpu", "tap", "alerts"} & set(scenarios):
+            _cpu_group(bench, n_cpu, scenarios)
         return bench.rows
+
+
+def _cpu_group(bench: Bench, n_cpu: int, scenarios: Sequence[str]) -> None:
+    """The scenarios on the big unpaced workforce: tap alone, CPU, CPU with alerts."""
+    bench.workforce(n_cpu, seed=3)
+    if "tap" in scenarios:
+        bench.tap_alone(n_cpu, paced=False)
+    row = None
+    if "cpu" in scenarios:
+        row = bench.cpu(n_cpu)
+        if "scaling" in scenarios:
+            bench.rows.append(dataclasses.replace(row, scenario="scaling"))
+    if "alerts" in scenarios:
+        bench.cpu_alerts(n_cpu, row)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,9 @@ again, prints each run's summary and the resulting directory and writes the revi
 second run next to its report. Then it loads the same Deel into `output/deel.duckdb`
 (`meltano run deel-to-duckdb`) and prints one of the data-stack queries. Last, the webhook
 receiver (`webhook_demo`): a termination in Deel is delivered as an event and suspends the
-user within seconds. Then it stops the emulators.
+user within seconds. At its end (`alerts_demo`), a run with a conflict sends one notification
+to a loopback webhook the demo starts, and the run's metrics file is printed. Then it stops
+the emulators.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import duckdb
 import requests
 
 from tests import data_stack
+from tests.emulators.base import EmulatorServer
+from tests.emulators.notify_receiver import NotifyReceiver
 from tests.emulators.workforce import new_hire, primary_employment, work_email_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,6 +314,7 @@ def main() -> None:
         print(f"Its review page (open it in a browser): {page.relative_to(ROOT)}")
         load_into_duckdb(env)
         webhook_demo(deel_url, jumpcloud_url, env)
+        alerts_demo(jumpcloud_url, env)
     finally:
         emulators.send_signal(signal.SIGTERM)
         try:
@@ -423,6 +428,61 @@ def wait_for_suspension(jumpcloud_url: str, person_id: str, started: float) -> f
             return time.monotonic() - started
         time.sleep(0.1)
     raise SystemExit("demo: the user was not suspended within 300 s")
+
+
+# -- alerts and metrics (docs/alerts.md) -----------------------------------------------------------
+
+METRICS = ROOT / "output" / "target-jumpcloud.prom"  # the `dev` environment's metrics_path
+NOTIFY_STATE = ROOT / "output" / "target-jumpcloud-notify.json"  # its notify_state_path
+
+
+def make_conflict(jumpcloud_url: str) -> str:
+    """Link one synced JumpCloud user to another profile id, as a slip in the console would.
+
+    The next sync finds the worker's work email held by a user linked to someone else: a
+    conflict, which it leaves alone and a person must resolve. Returns the user's email.
+    """
+    users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
+    user = next(
+        u
+        for u in sorted(users, key=lambda u: u["username"])
+        if u.get("state") != "SUSPENDED" and u.get("employeeIdentifier") and u.get("email")
+    )
+    requests.put(
+        f"{jumpcloud_url}/api/systemusers/{user['_id']}",
+        headers={"x-api-key": JUMPCLOUD_KEY},
+        json={"employeeIdentifier": f"{user['employeeIdentifier']}-typo"},
+        timeout=10,
+    ).raise_for_status()
+    return str(user["email"])
+
+
+def alerts_demo(jumpcloud_url: str, env: dict[str, str]) -> None:
+    """A run with a conflict reaches a person: one message to a loopback webhook, and metrics.
+
+    The webhook stands in for Slack (Apprise's `json://` URL, given as the secret setting
+    `notify` from the environment, as in production). The run's metrics file, written for
+    node_exporter's textfile collector, is printed as Prometheus would read it.
+    """
+    print("\n=== Alerts and metrics: a run with a conflict ===", flush=True)
+    NOTIFY_STATE.unlink(missing_ok=True)
+    with EmulatorServer(NotifyReceiver()) as receiver:
+        hook = f"json://127.0.0.1:{receiver.port}/hooks/{secrets.token_hex(8)}"
+        email = make_conflict(jumpcloud_url)
+        print(f"JumpCloud: the user of {email} is linked to another profile id by mistake")
+        print(f"notify: one loopback webhook on port {receiver.port} (its URL is a secret)")
+        run_job("Third sync", {**env, "TARGET_JUMPCLOUD_NOTIFY": json.dumps([hook])})
+        messages = receiver.app.messages()
+    print(f"\nThe webhook received {len(messages)} message(s):")
+    for message in messages:
+        print(f"  [{message['type']}] {message['title']}")
+        for line in message["message"].splitlines():
+            print(f"    {line}")
+    print(f"\nThe run's metrics file ({METRICS.relative_to(ROOT)}):")
+    for line in METRICS.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("# HELP"):
+            print(f"  {line}")
+    print("Alerting rules for these metrics: docs/alerts/target-jumpcloud.rules.yml")
 
 
 if __name__ == "__main__":

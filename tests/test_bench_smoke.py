@@ -30,6 +30,7 @@ def test_every_scenario_runs_and_counts_requests_and_writes() -> None:
         "effective dates, changes",
         "scaling",
         "CPU, dry run, limits off",
+        "CPU, dry run, metrics + notify",
     }
     for row in rows:
         assert row.deel == row.deel_floor, row

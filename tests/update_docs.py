@@ -2,6 +2,8 @@
 
 - each plugin's `--about --format=markdown` settings table into docs/settings.md (between the
   `<!-- PLUGIN settings: begin/end -->` markers);
+- the hints table of target-jumpcloud (`output/hints.py`) into docs/alerts.md (between
+  `<!-- hints: begin/end -->`);
 - each plugin's layout (its stages in import-linter's layer order, every module with the
   first line of its docstring) into docs/development.md (between `<!-- layout: begin/end -->`).
 
@@ -21,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_DOC = ROOT / "docs" / "settings.md"
 DEVELOPMENT_DOC = ROOT / "docs" / "development.md"
+ALERTS_DOC = ROOT / "docs" / "alerts.md"
 LAYOUT_MARKERS = ("<!-- layout: begin -->", "<!-- layout: end -->")
+HINTS_MARKERS = ("<!-- hints: begin -->", "<!-- hints: end -->")
 SOURCES = {"tap_deel": ROOT / "tap-deel", "target_jumpcloud": ROOT / "target-jumpcloud"}
 PLUGINS = ("tap-deel", "target-jumpcloud")
 
@@ -110,13 +114,25 @@ def modules_on_disk() -> set[str]:
     return found
 
 
-def main() -> None:
-    """Rewrite every generated block in place."""
-    begin, end = LAYOUT_MARKERS
-    page = DEVELOPMENT_DOC.read_text()
+def hints_table() -> str:
+    """The hints table as docs/alerts.md prints it (from the one table in the code)."""
+    from target_jumpcloud.output.hints import hints_markdown
+
+    return hints_markdown().strip()
+
+
+def _replace_block(path: Path, markers: tuple[str, str], block: str) -> None:
+    begin, end = markers
+    page = path.read_text()
     head, rest = page.split(begin, 1)
     _, tail = rest.split(end, 1)
-    DEVELOPMENT_DOC.write_text(f"{head}{begin}\n{layout_table()}\n{end}{tail}")
+    path.write_text(f"{head}{begin}\n{block}\n{end}{tail}")
+
+
+def main() -> None:
+    """Rewrite every generated block in place."""
+    _replace_block(DEVELOPMENT_DOC, LAYOUT_MARKERS, layout_table())
+    _replace_block(ALERTS_DOC, HINTS_MARKERS, hints_table())
     text = SETTINGS_DOC.read_text()
     for plugin in PLUGINS:
         begin, end = f"<!-- {plugin} settings: begin -->", f"<!-- {plugin} settings: end -->"

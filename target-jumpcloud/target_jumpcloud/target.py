@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_jumpcloud.engine import APPLY_CONCURRENCY, EXIT_INTERRUPTED, SyncRun, client_for
+from target_jumpcloud.output.run_end import RunEnd, conclude_run
+from target_jumpcloud.settings.alerting import read_alert_settings
 from target_jumpcloud.settings.sync_settings import (
     ConfigError,
     ignored_sdk_settings,
@@ -25,6 +28,8 @@ from target_jumpcloud.settings.sync_settings import (
 from target_jumpcloud.singer.config_schema import CONFIG_JSONSCHEMA
 from target_jumpcloud.singer.exits import (
     Scrubber,
+    alert_config,
+    outcome_of,
     read_config_files,
     run_with_exit_code,
     secret_settings,
@@ -275,8 +280,32 @@ class TargetJumpCloud(Target):
 
     @classmethod
     def run_cli(cls, *, config: dict[str, Any], parse_env: bool, file_input: IO[str] | None) -> int:
-        """One run; every expected failure is one clear log line and an exit code."""
+        """One run; every expected failure is one clear log line and an exit code.
+
+        However it ends, the run's metrics file is written and its notification sent
+        (docs/alerts.md), once.
+        """
         secret_names = secret_settings(cls.config_jsonschema)
+        started = time.monotonic()
+
+        def on_end(target: TargetJumpCloud | None, code: int, message: str | None) -> None:
+            if target is not None:
+                alerts = target.settings.alerts
+            else:  # the config was refused: the alert settings are read on their own
+                alerts, _ = read_alert_settings(
+                    alert_config(config, parse_env=parse_env, prefix=cls._env_var_prefix)
+                )
+            run = target._run if target is not None else None
+            client = target._client if target is not None else None
+            report = run.report if run is not None else None
+            conclude_run(
+                alerts,
+                RunEnd(outcome_of(code, report), code, message, report),
+                run_seconds=time.monotonic() - started,
+                requests=client.request_counts.snapshot() if client is not None else {},
+                logger=cls.logger,
+            )
+
         return run_with_exit_code(
             lambda: cls(config=config, validate_config=True, parse_env_config=parse_env),
             lambda target: target.listen_after_start(file_input),
@@ -285,6 +314,7 @@ class TargetJumpCloud(Target):
                 config, secret_names, parse_env=parse_env, prefix=cls._env_var_prefix
             ),
             secret_names=secret_names,
+            on_end=on_end,
         )
 
 

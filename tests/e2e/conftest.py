@@ -45,6 +45,7 @@ def env(
         "TARGET_JUMPCLOUD_API_KEY": JUMPCLOUD_KEY,
         "TARGET_JUMPCLOUD_API_URL": f"{jumpcloud_emulator.url}/api",
         "TARGET_JUMPCLOUD_REPORT_PATH": str(tmp_path / "report.json"),
+        "TARGET_JUMPCLOUD_METRICS_PATH": str(tmp_path / "target-jumpcloud.prom"),
         "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "jsonl"),
         "TARGET_JSONL_DO_TIMESTAMP_FILE": "false",
     }

@@ -34,6 +34,7 @@ from target_jumpcloud.jumpcloud.errors import (
     TokenUnavailableError,
     UnknownOutcomeError,
 )
+from target_jumpcloud.jumpcloud.request_counts import API_OAUTH, API_V1, RequestCounts, api_of_path
 from target_jumpcloud.settings.sync_settings import require_secure_url
 
 if TYPE_CHECKING:
@@ -231,6 +232,8 @@ class Transport:
         self.backoff_cap = backoff_cap * scale
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
+        #: Every request sent, by API and method (the metrics file's `requests`).
+        self.request_counts = RequestCounts()
         # The first page of the user list, fetched early as the key check (see
         # `start_user_listing`): (query, (users, totalCount)).
         self._first_page: tuple[dict[str, Any], tuple[list[dict[str, Any]], int | None]] | None
@@ -317,6 +320,7 @@ class Transport:
             idempotent=idempotent,
             read=read,
             renew=True,
+            api=api_of_path(path),
         )
 
     def _send(
@@ -333,6 +337,7 @@ class Transport:
         form: Mapping[str, str] | None = None,
         refusal: Callable[[str, int, str | None], JumpCloudError] | None = None,
         renew: bool = False,
+        api: str = API_V1,
     ) -> Any:  # noqa: ANN401 - decoded JSON
         """One request to `url` under the retry policy; `credential()` authenticates each attempt.
 
@@ -347,6 +352,7 @@ class Transport:
         renewed = False
         while True:
             sent = credential()
+            self.request_counts.count(api, method)
             try:
                 response = self.session.request(
                     method,
@@ -427,6 +433,7 @@ class Transport:
                 form=GRANT_FORM,
                 read=lambda response: self._read_grant(response, what),
                 refusal=self._grant_refusal,
+                api=API_OAUTH,
             )
         except AuthenticationError:
             raise

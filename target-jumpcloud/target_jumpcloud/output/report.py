@@ -17,6 +17,7 @@ import msgspec
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
+from target_jumpcloud.output.hints import hint_for
 from target_jumpcloud.sync.managers import missing_manager_id
 
 if TYPE_CHECKING:
@@ -131,20 +132,22 @@ class RunReport:
             shown = chosen[:listed]
             more = f" (first {len(shown)} of {len(chosen)})" if len(chosen) > len(shown) else ""
             lines.append(f"{outcome.value}{more}:")
-            lines.extend(f"  {_describe(r)}: {r.reason or '(no reason given)'}" for r in shown)
+            lines.extend(
+                f"  {describe_record(r)}: {r.reason or '(no reason given)'}" for r in shown
+            )
         kept = self.kept_suspended()
         if kept:
             lines.append(
                 f"note: {len(kept)} active worker(s) have a suspended JumpCloud user that was "
                 "left suspended because reactivate_suspended_users is off"
-                f" (e.g. {', '.join(_describe(r) for r in kept[:3])})"
+                f" (e.g. {', '.join(describe_record(r) for r in kept[:3])})"
             )
         lines.extend(self._missing_manager_lines(listed))
         warned = [r for r in self.records if r.warnings]
         if warned:
             lines.append(
                 f"{len(warned)} record(s) carry warnings (see the report), e.g. "
-                f"{_describe(warned[0])}: {warned[0].warnings[0]}"
+                f"{describe_record(warned[0])}: {warned[0].warnings[0]}"
             )
         if self.message:
             lines.append(self.message)
@@ -182,12 +185,21 @@ class RunReport:
             "applied": self.applied,
             "message": self.message,
             "counts": self.counts,
-            "records": [r.to_json() for r in self.records],
+            "records": [record_entry(r) for r in self.records],
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report atomically: a temporary file beside it, then a rename."""
         return write_atomically(path, _report_bytes(self.to_json()))
+
+
+def record_entry(result: RecordResult) -> dict[str, Any]:
+    """A record as the report writes it: a skipped, conflicting or failed one with its `hint`."""
+    entry = result.to_json()
+    hint = hint_for(result.outcome, result.reason)
+    if hint is not None:
+        entry["hint"] = hint
+    return entry
 
 
 def _report_bytes(data: dict[str, Any]) -> bytes:
@@ -205,7 +217,7 @@ def _report_bytes(data: dict[str, Any]) -> bytes:
         return text.encode("utf-8", errors="backslashreplace")
 
 
-def _describe(result: RecordResult) -> str:
+def describe_record(result: RecordResult) -> str:
     """How a record is named in a log line: stream position, profile id, email."""
     parts = [f"#{result.position + 1}"]
     if result.deel_id:

@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import ActionKind, Outcome
+from target_jumpcloud.output.hints import hint_for
 from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
 from target_jumpcloud.plan.schema import CHANGES_SCHEMA, PlanFormatError
 
@@ -108,6 +109,7 @@ REPORT_SCHEMA: Final[dict[str, Any]] = {
                     "reason": _NULLABLE_TEXT,
                     "changes": CHANGES_SCHEMA,
                     "warnings": {"type": "array", "items": {"type": "string"}},
+                    "hint": _NULLABLE_TEXT,
                 },
             },
         },
@@ -147,6 +149,7 @@ class ReviewRow:
     reason: str | None
     changes: tuple[ReviewChange, ...] = ()
     warnings: tuple[str, ...] = ()
+    hint: str | None = None  # what a person does about a skipped, conflicting or failed record
 
     @property
     def search(self) -> str:
@@ -193,7 +196,14 @@ def _record_row(record: Mapping[str, Any]) -> ReviewRow:
         reason=record.get("reason"),
         changes=tuple(ReviewChange(name, old, new) for name, (old, new) in changes.items()),
         warnings=tuple(record.get("warnings") or ()),
+        hint=record.get("hint") or _hint(record["outcome"], record.get("reason")),
     )
+
+
+def _hint(outcome: str, reason: str | None) -> str | None:
+    """The hint of a record from an older report or a plan file, which carry none."""
+    known = outcome in {member.value for member in Outcome}
+    return hint_for(Outcome(outcome), reason) if known else None
 
 
 def _yes_no(value: object) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from target_jumpcloud.model import UserState
+from target_jumpcloud.settings.alerting import AlertSettings, read_alert_settings
 from target_jumpcloud.settings.credentials import ServiceAccount, default_token_url
 from target_jumpcloud.settings.effective_dating import EffectiveDating, read_effective_dating
 from target_jumpcloud.settings.mapping_table import READ_ONLY_KEYS, check_mapping
@@ -174,6 +175,7 @@ class SyncSettings:
     effective_dating: EffectiveDating = field(
         default_factory=EffectiveDating
     )  # docs/effective-dates.md
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # docs/alerts.md
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -221,6 +223,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     dry_run = checked(_flag, config, "dry_run", default=False)
     effective_dating, effective_problems = read_effective_dating(config, dry_run=dry_run)
     problems.extend(effective_problems)
+    alerts, alert_problems = read_alert_settings(config)
+    problems.extend(alert_problems)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -258,6 +262,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         review_html=checked(_flag, config, "review_html", default=False),
         effective_dating=effective_dating,
+        alerts=alerts,
     )
     if problems:
         raise ConfigError(*problems)

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from singer_sdk import typing as th
 
+from target_jumpcloud.settings.alerting import DEFAULT_NOTIFY_STATE_PATH
 from target_jumpcloud.settings.effective_dating import DEFAULT_TIMEZONE
 from target_jumpcloud.settings.sync_settings import (
     DEFAULT_API_URL,
@@ -73,6 +74,42 @@ EFFECTIVE_DATING_SETTINGS: Final = (
         description=(
             "Dry runs only: plan as if it were this time (ISO 8601 with offset), to preview "
             "what a later run will do."
+        ),
+    ),
+)
+
+#: Alerts and metrics (docs/alerts.md).
+ALERT_SETTINGS: Final = (
+    th.Property(
+        "notify",
+        th.ArrayType(th.StringType),
+        secret=True,
+        title="Notification URLs",
+        description=(
+            "Apprise URLs (`slack://…`, `msteams://…`, `mailto://…`, `json://…`) that get one "
+            "message after a run that tripped the guard, stopped on a bad key or config, or "
+            "ended with failed or conflicting records, and one when a clean run follows. "
+            "Secret: give it from the environment (`TARGET_JUMPCLOUD_NOTIFY`, a JSON list)."
+        ),
+    ),
+    th.Property(
+        "notify_state_path",
+        th.StringType,
+        default=DEFAULT_NOTIFY_STATE_PATH,
+        title="Notification state path",
+        description=(
+            "With `notify`: the last run's status is kept here, so a recovery is announced "
+            "once and clean runs after clean runs send nothing."
+        ),
+    ),
+    th.Property(
+        "metrics_path",
+        th.StringType,
+        title="Metrics file",
+        description=(
+            "Write a Prometheus text file here at the end of every run (completed or "
+            "stopped), atomically, for node_exporter's textfile collector: records by "
+            "outcome, run seconds, last run and last success times, guard tripped, requests."
         ),
     ),
 )
@@ -299,6 +336,7 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
         ),
     ),
     *EFFECTIVE_DATING_SETTINGS,
+    *ALERT_SETTINGS,
     th.Property(
         "validate_records",
         th.BooleanType,

@@ -19,7 +19,11 @@ from singer_sdk.plugin_base import _ConfigInput
 from target_jumpcloud.engine import (
     EXIT_AUTH,
     EXIT_CONFIG,
+    EXIT_FAILED_RECORDS,
+    EXIT_GUARD,
+    EXIT_INPUT,
     EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNAVAILABLE,
     GuardTripped,
@@ -27,6 +31,8 @@ from target_jumpcloud.engine import (
     SyncAborted,
 )
 from target_jumpcloud.jumpcloud.errors import AuthenticationError, JumpCloudError
+from target_jumpcloud.model import Outcome
+from target_jumpcloud.settings.alerting import notify_urls
 from target_jumpcloud.settings.credentials import basic_authorization
 from target_jumpcloud.settings.sync_settings import ConfigError
 from target_jumpcloud.singer.reader import InputStreamError
@@ -34,6 +40,8 @@ from target_jumpcloud.singer.reader import InputStreamError
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from target_jumpcloud.output.report import RunReport
 
 #: Shorter values are not masked: they could not be a real key, and masking every
 #: occurrence of a short word would garble the message around it.
@@ -112,6 +120,9 @@ class Scrubber:
             values = [config.get(name)]
             if parse_env:
                 values.append(os.environ.get(f"{prefix}{name.upper()}"))
+            # A list setting (`notify`'s URLs) is secret item by item, and as its whole text.
+            values += [item for v in values if isinstance(v, list) for item in v]
+            values += [item for v in values if isinstance(v, str) for item in _listed(v)]
             return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 
         secrets = [value for name in names for value in given(name)]
@@ -126,6 +137,14 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         """`text` with every whole occurrence of a secret replaced by `***`."""
         return text if self._pattern is None else self._pattern.sub("***", text)
+
+
+def _listed(text: str) -> list[str]:
+    """The items of a list setting given as text (a JSON list, or split on spaces/commas)."""
+    try:
+        return notify_urls(text)
+    except ValueError:
+        return []
 
 
 def setting_of(problem: str) -> str:
@@ -159,35 +178,109 @@ class _Closable(Protocol):
 _T = TypeVar("_T", bound=_Closable)
 
 
-def run_with_exit_code(  # noqa: PLR0911 - one return per exit code is the clearest form
+#: The outcome a run's exit code stands for, in logs, metrics and notifications.
+OUTCOME_OF_EXIT: Final = {
+    EXIT_OK: "completed",
+    EXIT_FAILED_RECORDS: "failed_records",
+    EXIT_CONFIG: "bad_config",
+    EXIT_AUTH: "bad_key",
+    EXIT_GUARD: "guard_tripped",
+    EXIT_INPUT: "bad_input",
+    EXIT_UNAVAILABLE: "jumpcloud_unavailable",
+    EXIT_INTERRUPTED: "interrupted",
+    EXIT_INTERNAL: "internal_error",
+}
+
+
+def outcome_of(code: int, report: RunReport | None) -> str:
+    """The outcome name of a run that exited with `code` (a dry run and conflicts told apart)."""
+    if code != EXIT_OK or report is None:
+        return OUTCOME_OF_EXIT.get(code, "internal_error")
+    if report.dry_run:
+        return "dry_run"
+    conflicts = report.counts.get(Outcome.CONFLICT.value, 0)
+    return "completed_with_conflicts" if conflicts else "completed"
+
+
+def alert_config(config: Mapping[str, Any], *, parse_env: bool, prefix: str) -> dict[str, Any]:
+    """The alert settings of a config the target refused, from it and the environment.
+
+    A bad config stops the run before the target exists, yet it must still be announced:
+    the alert settings are read as the SDK would have (an environment value wins).
+    """
+    names = ("notify", "notify_state_path", "metrics_path")
+    chosen = {name: config[name] for name in names if name in config}
+    if parse_env:
+        chosen |= {
+            name: os.environ[f"{prefix}{name.upper()}"]
+            for name in names
+            if f"{prefix}{name.upper()}" in os.environ
+        }
+    return chosen
+
+
+def run_with_exit_code(
     build: Callable[[], _T],
     run: Callable[[_T], None],
     *,
     logger: logging.Logger,
     scrub: Scrubber,
     secret_names: frozenset[str],
+    on_end: Callable[[_T | None, int, str | None], None] | None = None,
 ) -> int:
-    """Build the target, run it, and turn every expected failure into its exit code."""
+    """Build the target, run it, and turn every expected failure into its exit code.
+
+    `on_end` sees every run exactly once, a stop before the target existed (a bad config)
+    and an interrupt included: the target (None when it could not be built), the exit code
+    and the stop's line(s), scrubbed.
+    """
+    built: list[_T] = []
+
+    def build_and_keep() -> _T:
+        target = build()
+        built.append(target)
+        return target
+
+    try:
+        code, message = _verdict(
+            build_and_keep, run, logger=logger, scrub=scrub, secret_names=secret_names
+        )
+    except SystemExit as exc:  # a signal handler's exit: counted, then passed on
+        if on_end is not None:
+            code = exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
+            on_end(built[0] if built else None, code, "the run was interrupted")
+        raise
+    if on_end is not None:
+        on_end(built[0] if built else None, code, message)
+    return code
+
+
+def _verdict(  # noqa: PLR0911 - one return per exit code is the clearest form
+    build: Callable[[], _T],
+    run: Callable[[_T], None],
+    *,
+    logger: logging.Logger,
+    scrub: Scrubber,
+    secret_names: frozenset[str],
+) -> tuple[int, str | None]:
+    """The run's exit code and its stop line(s), each logged once."""
     target: _T | None = None
     try:
         target = build()
         run(target)
     except ConfigValidationError as exc:
-        for problem in exc.errors:
-            logger.error("Bad config: %s", config_problem(problem, secret_names, scrub))  # noqa: TRY400
-        return EXIT_CONFIG
+        lines = [config_problem(problem, secret_names, scrub) for problem in exc.errors]
+        return EXIT_CONFIG, _bad_config(logger, lines)
     except ConfigError as exc:
-        for problem in exc.problems:
-            logger.error("Bad config: %s", scrub(problem))  # noqa: TRY400
-        return EXIT_CONFIG
+        return EXIT_CONFIG, _bad_config(logger, [scrub(problem) for problem in exc.problems])
     except MappingError as exc:
-        logger.error("Bad config: %s", scrub(str(exc)))  # noqa: TRY400
-        return EXIT_CONFIG
+        return EXIT_CONFIG, _bad_config(logger, [scrub(str(exc))])
     except AuthenticationError as exc:
         return _abort(target, logger, scrub(str(exc)), EXIT_AUTH)
     except (GuardTripped, RecordsFailed) as exc:
-        logger.error("%s", scrub(str(exc)))  # noqa: TRY400
-        return exc.exit_code
+        message = scrub(str(exc))
+        logger.error("%s", message)  # noqa: TRY400
+        return exc.exit_code, message
     except (SyncAborted, InputStreamError) as exc:
         return _abort(target, logger, scrub(str(exc)), exc.exit_code)
     except JumpCloudError as exc:
@@ -203,11 +296,19 @@ def run_with_exit_code(  # noqa: PLR0911 - one return per exit code is the clear
     finally:
         if target is not None:
             target.close()
-    return EXIT_OK
+    return EXIT_OK, None
 
 
-def _abort(target: _Closable | None, logger: logging.Logger, message: str, code: int) -> int:
+def _bad_config(logger: logging.Logger, lines: list[str]) -> str:
+    for line in lines:
+        logger.error("Bad config: %s", line)
+    return "\n".join(f"Bad config: {line}" for line in lines)
+
+
+def _abort(
+    target: _Closable | None, logger: logging.Logger, message: str, code: int
+) -> tuple[int, str]:
     logger.error("%s", message)
     if target is not None:
         target.abort(message)
-    return code
+    return code, message
