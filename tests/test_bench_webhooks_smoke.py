@@ -15,12 +15,14 @@ def test_webhook_rows_run_and_the_cost_is_the_minimum() -> None:
     rows = bench_webhooks.run(
         n=300, events=2, debounce=0.5, bursts=(1, 2, 3), leaver_bursts=(2,), echo=lines.append
     )
-    latency, *costs, leavers = rows
+    latency, *costs, metrics, leavers = rows
     assert latency.scenario.startswith("latency")
     assert "median" in latency.value
     assert [row.ok for row in costs] == [True, True, True], costs
     assert [row.value for row in costs] == ["1 Deel requests", "2 Deel requests", "2 Deel requests"]
     assert "full" in costs[2].scenario  # 3 people > ceil(300 / 200) = 2: one full read
+    assert metrics.ok, metrics
+    assert "/metrics" in metrics.scenario
     # 2 leavers <= the threshold 2: read one by one, each with its search.
     assert leavers.ok, leavers
     assert "targeted" in leavers.scenario
