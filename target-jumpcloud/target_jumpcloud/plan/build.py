@@ -26,7 +26,7 @@ from target_jumpcloud.model import (
 )
 from target_jumpcloud.plan.guard import count_suspensions
 from target_jumpcloud.settings.effective_dating import EffectiveDating
-from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, custom_name
+from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, STATE_KEY, custom_name
 from target_jumpcloud.settings.sync_settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync.managers import link_managers
@@ -530,8 +530,9 @@ class _Planner:
             state_pair = {"state": UserState.SUSPENDED.value, "suspended": True}
         elif activate_now and user.state is UserState.STAGED:
             # docs/effective-dates.md: the activation is due (less than 5 minutes away): made at
-            # once.
+            # once. An `updated` user shows the state it changes like any attribute.
             state_pair = {"state": UserState.ACTIVATED.value, "suspended": False}
+            changes = {**changes, STATE_KEY: (user.state.value, UserState.ACTIVATED.value)}
             reasons.append(REASON_ACTIVATED_NOW)
 
         joined = "; ".join(reasons) or None
