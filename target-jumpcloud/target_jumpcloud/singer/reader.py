@@ -24,6 +24,8 @@ from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
+from target_jumpcloud.engine import EXIT_INPUT
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from typing import IO
@@ -55,7 +57,7 @@ class InputStreamError(Exception):
     and never quotes it: the line may hold a person's data.
     """
 
-    exit_code = 5  # engine.EXIT_INPUT
+    exit_code = EXIT_INPUT
 
 
 class RecordBeforeSchemaError(InputStreamError, RecordsWithoutSchemaException):
