@@ -5,6 +5,11 @@
   Deel's 5 requests/s limit on in the emulator and the tap pacing itself to it.
 - Cost: a burst of k events for k distinct people costs min(k, ceil(N / 200)) Deel requests,
   with `DEEL_WEBHOOKS_FULL_SYNC_ABOVE` set from N as docs/webhooks.md says (`threshold_for`).
+- Metrics: `GET /metrics` scraped again and again while a burst's sync runs answers in
+  <= 0.1 s (p95), and afterwards its figures agree with the queue (the histogram counts every
+  done event, nothing is pending).
+  A burst of k terminations read one by one costs 2k: each leaver adds the re-hire search
+  (`GET /people?search=EMAIL`); read in full, ceil(N / 200) as any full read.
 
 The receiver is the real `deel-webhooks` process; its sync command the plain pipeline
 `tap-deel | target-jumpcloud` (people only). Run only these rows with
@@ -35,6 +40,8 @@ from tests.emulators.workforce import generate_workforce, promote, work_email_of
 from tests.webhooks.harness import (
     DEEL_TOKEN,
     JC_KEY,
+    LATENCY,
+    PENDING,
     people_catalog,
     pipeline,
     plugin_env,
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
 
 DEEL_RATE = 5
 SLACK_SECONDS = 3.0
+SCRAPE_GOAL_SECONDS = 0.1
 PEOPLE_PATH = r"/rest/v2/people(/.*)?"
 
 
@@ -148,6 +156,39 @@ class Bench:
             bool(seconds) and p95 <= goal,
         )
 
+    def cost_of_leavers(self, k: int, offset: int) -> WebhookRow:
+        """A burst of k terminations: the person requests plus one search per leaver."""
+        people = self.candidates()[offset : offset + k]
+        if len(people) < k:
+            raise RuntimeError(f"only {len(people)} people left for a burst of {k}")
+        self.receiver.wait_idle()
+        for person in people:
+            self.deel.terminate_person(person["id"])
+        syncs_before = len(self.receiver.store().syncs())
+        self.deel.reset_log()
+        answers = self.receiver.sender().burst([worker_updated(p["id"]) for p in people])
+        if {a.status for a in answers} != {200}:
+            raise RuntimeError("a delivery of the burst was refused")
+        self.receiver.wait_health(lambda h: h["pending"] == 0 and h["sync"] == "idle",
+                                  "the burst's sync", timeout=300)  # fmt: skip
+        syncs = self.receiver.store().syncs()
+        new = syncs[: len(syncs) - syncs_before]
+        log = self.deel.requests(path=PEOPLE_PATH)
+        targeted = k <= threshold_for(self.n)
+        expected = 2 * k if targeted else math.ceil(self.n / 200)
+        searches = sum(1 for e in log if "search" in e.query)
+        kinds = "/".join(s.kind for s in new)
+        return WebhookRow(
+            f"cost, burst of {k} terminations ({kinds}, {len(new)} sync)",
+            self.n,
+            f"{len(log)} Deel requests ({searches} searches)",
+            f"= {'k + k leavers' if targeted else 'ceil(N/200)'} = {expected}",
+            len(log) == expected
+            and searches == (k if targeted else 0)
+            and len(new) == 1
+            and all(self.is_suspended(p["id"]) for p in people),
+        )
+
     def cost(self, k: int, offset: int) -> WebhookRow:
         """A burst of k events for k distinct people: Deel requests of the one sync."""
         people = self.candidates()[offset : offset + k]
@@ -182,6 +223,37 @@ class Bench:
             requests == floor and len(new) == 1 and titles,
         )
 
+    def metrics_during_sync(self, k: int, offset: int) -> WebhookRow:
+        """Scrape /metrics while a burst's sync runs; then compare its figures with the queue."""
+        people = self.candidates()[offset : offset + k]
+        for person in people:
+            promote(person, f"Lead {person['job_title']}")
+            self.deel.update_person(person["id"])
+        self.receiver.wait_idle()
+        answers = self.receiver.sender().burst([worker_updated(p["id"]) for p in people])
+        if {a.status for a in answers} != {200}:
+            raise RuntimeError("a delivery of the burst was refused")
+        self.receiver.wait_health(lambda h: h["sync"] == "running", "the sync to start")
+        seconds: list[float] = []
+        while self.receiver.health()["sync"] == "running":
+            started = time.monotonic()
+            self.receiver.metrics()
+            seconds.append(time.monotonic() - started)
+        self.receiver.wait_idle()
+        found = self.receiver.metrics()
+        done = sum(1 for e in self.receiver.store().events() if e["status"] == "done")
+        agree = found.value(f"{LATENCY}_count") == done and found.value(PENDING) == 0
+        p95 = percentile(seconds, 0.95) if seconds else math.inf
+        return WebhookRow(
+            f"GET /metrics during a sync ({len(seconds)} scrapes)",
+            self.n,
+            f"median {statistics.median(seconds) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+            f"max {max(seconds, default=math.inf) * 1000:.1f} ms; {done} events done = "
+            f"histogram count {found.value(f'{LATENCY}_count'):g}",
+            f"p95 <= {SCRAPE_GOAL_SECONDS * 1000:g} ms; figures = queue",
+            len(seconds) >= 5 and p95 <= SCRAPE_GOAL_SECONDS and agree,
+        )
+
 
 def run(
     *,
@@ -189,10 +261,11 @@ def run(
     events: int = 20,
     debounce: float = 1.0,
     bursts: Sequence[int] = (1, 3, 5, 6, 12),
+    leaver_bursts: Sequence[int] = (3,),
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[WebhookRow]:
-    """The latency row and one cost row per burst size."""
+    """The latency row, a cost row per burst size and per burst of leavers, the metrics row."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-wh-")))
@@ -206,6 +279,11 @@ def run(
         for k in bursts:
             rows.append(bench.cost(k, offset))
             offset += k
+            echo(f"  {rows[-1].scenario}: {rows[-1].value} ({rows[-1].goal})")
+        rows.append(bench.metrics_during_sync(max(bursts), offset))
+        echo(f"  {rows[-1].scenario}: {rows[-1].value} ({rows[-1].goal})")
+        for k in leaver_bursts:  # (terminated people leave the candidates: no offset)
+            rows.append(bench.cost_of_leavers(k, offset))
             echo(f"  {rows[-1].scenario}: {rows[-1].value} ({rows[-1].goal})")
         return rows
 

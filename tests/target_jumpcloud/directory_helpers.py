@@ -85,7 +85,7 @@ def apply_to_directory(
 
 
 def _apply_jobs(directory: Directory, user_id: str, schedule: Sequence[JobPlan]) -> None:
-    """The user's jobs after the schedule's cancellations and new jobs (§12).
+    """The user's jobs after the schedule's cancellations and new jobs (docs/effective-dates.md).
 
     As JumpCloud would hold them; a new job is named after its user, state and instant.
     """

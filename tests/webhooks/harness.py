@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from tap_deel.tap import TapDeel
+from tap_deel.webhooks.metrics import CONTENT_TYPE
 from tap_deel.webhooks.store import Store
 
 from tests.emulators.deel_webhooks import WebhookSender
@@ -45,6 +47,10 @@ DEEL_TOKEN = "SENTINEL-deel-webhooks-token"
 JC_KEY = "SENTINEL-jc-webhooks-key"
 SECRETS = (SIGNING_KEY, DEEL_TOKEN, JC_KEY)
 START_TIMEOUT = 30.0
+DELIVERIES = "deel_webhooks_deliveries_total"
+PENDING = "deel_webhooks_pending_events"
+SYNCS = "deel_webhooks_syncs_total"
+LATENCY = "deel_webhooks_delivery_to_sync_seconds"
 
 STATS: Counter[str] = Counter()
 _STATS_LOCK = threading.Lock()
@@ -160,6 +166,30 @@ class Ledger:
 
 
 @dataclass
+class Scrape:
+    """One `/metrics` answer: its raw text and every sample by name and labels."""
+
+    text: str
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
+    types: dict[str, str]
+
+    def value(self, name: str, **labels: str) -> float:
+        return self.samples[(name, frozenset(labels.items()))]
+
+    def series(self, name: str) -> dict[frozenset[tuple[str, str]], float]:
+        return {labels: v for (n, labels), v in self.samples.items() if n == name}
+
+    def deliveries(self) -> dict[str, float]:
+        return {dict(labels)["verdict"]: v for labels, v in self.series(DELIVERIES).items()}
+
+    def syncs(self) -> dict[tuple[str, str], float]:
+        return {
+            (dict(labels)["kind"], dict(labels)["outcome"]): v
+            for labels, v in self.series(SYNCS).items()
+        }
+
+
+@dataclass
 class Receiver:
     """One running `deel-webhooks` process."""
 
@@ -186,6 +216,23 @@ class Receiver:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    def metrics(self) -> Scrape:
+        """GET /metrics with no credentials at all, parsed; the key must never be in it."""
+        response = self._session.get(f"http://127.0.0.1:{self.port}/metrics", timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == CONTENT_TYPE
+        text = response.text
+        assert self.key not in text
+        samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+        types: dict[str, str] = {}
+        for family in text_string_to_metric_families(text):
+            types[family.name] = family.type
+            for sample in family.samples:
+                key = (sample.name, frozenset(sample.labels.items()))
+                assert key not in samples, key
+                samples[key] = sample.value
+        return Scrape(text, samples, types)
 
     def wait_health(
         self, check: Callable[[dict[str, Any]], bool], what: str, timeout: float = 60

@@ -20,6 +20,8 @@ from tap_deel.webhooks.policy import retry_delay
 from tests.emulators.deel_webhooks import encode, worker_updated
 from tests.emulators.workforce import generate_workforce, promote, work_email_of
 from tests.webhooks.harness import (
+    LATENCY,
+    PENDING,
     count_answers,
     judge_no_loss_no_repeat,
     run_shell,
@@ -172,6 +174,12 @@ def _sigkill_with_events_queued(world: World, *, total: int, real_pipeline: bool
         assert figures["events"] == total
         assert figures["syncs"] == 2  # the one cut off, finished by itself; one for the rest
         assert {e["attempts"] for e in again.store().events()} == {1}  # none claimed twice
+        # The new receiver counts both: the cut-off sync ended after it started.
+        found = again.metrics()
+        assert sum(v for (_, outcome), v in found.syncs().items() if outcome == "succeeded") == 2
+        assert sum(found.syncs().values()) == 2
+        assert found.value(f"{LATENCY}_count") == total
+        assert found.value(PENDING) == 0
         if real_pipeline:
             assert titles_match(world, people) == []
     finally:

@@ -152,3 +152,32 @@ def test_an_unusable_file_is_one_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="queue"):
         Store(path)
+
+
+def test_what_the_metrics_read_delivery_to_done_seconds_and_ended_syncs(tmp_path: Path) -> None:
+    path = tmp_path / "queue.sqlite3"
+    store = Store(path)
+    assert (store.not_done(), store.ended_through(), store.syncs_after(0)) == (0, 0, [])
+    store.add_event(event(P1, "a"), 100.0)
+    store.add_event(event(P2, "b"), 104.5)
+    failed = store.claim(50, 110.0, 1)
+    assert failed is not None
+    assert store.not_done() == 2  # running counts as not done
+    assert store.ended_through() == 0  # sync 1 still runs
+    store.finish(failed.sync_id, exit_code=1, now=112.0)
+    assert store.delivery_to_done_seconds(failed.sync_id) == []  # a failure marks none done
+    retried = store.claim(50, 120.0, 2)
+    assert retried is not None
+    store.add_event(event(P1, "c"), 121.0)  # arrives during the retry: not its event
+    store.close()
+    # A restart between claim and end: the times come from the file.
+    again = Store(path)
+    again.finish(retried.sync_id, exit_code=0, now=130.0)
+    assert again.delivery_to_done_seconds(retried.sync_id) == [30.0, 25.5]
+    assert again.not_done() == 1
+    assert again.ended_through() == retried.sync_id
+    assert [(s.id, s.status) for s in again.syncs_after(0)] == [(1, "failed"), (2, "succeeded")]
+    assert again.syncs_after(1)[0].id == 2
+    running = again.claim(50, 140.0, 3)
+    assert running is not None
+    assert again.ended_through() == 2

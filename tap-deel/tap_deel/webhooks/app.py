@@ -1,4 +1,4 @@
-"""The ASGI app: `POST /webhooks/deel` takes Deel's deliveries, `GET /healthz` reports.
+"""The ASGI app: `POST /webhooks/deel` takes deliveries; `/healthz` and `/metrics` report.
 
 A delivery is checked in the contract's order and nothing is queued on a refusal:
 1. a body over 1 MiB: 413, decided from `Content-Length` before reading, or after reading
@@ -7,24 +7,24 @@ A delivery is checked in the contract's order and nothing is queued on a refusal
 3. a body that is not JSON, or has no `data.meta.event_type`: 400.
 An accepted event is written to the queue (and to the disk) before the 200; a repeat of one
 already stored is answered 200 too, so Deel stops sending it. When the queue cannot be
-written the answer is 503, so Deel tries again later.
+written the answer is 503, so Deel tries again later. Each answer is counted by its verdict
+(`metrics.VERDICTS`); `/healthz` and `/metrics` read the same counts.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tap_deel.webhooks.events import EventError, parse_event
 from tap_deel.webhooks.logs import shown
+from tap_deel.webhooks.metrics import CONTENT_TYPE, VERDICTS
 from tap_deel.webhooks.signature import HEADER, signature_matches
 from tap_deel.webhooks.store import StoreError
 
@@ -34,39 +34,15 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from tap_deel.webhooks.events import Event
+    from tap_deel.webhooks.metrics import ReceiverMetrics, Verdict
     from tap_deel.webhooks.store import Store
 
 MAX_BODY_BYTES = 1024 * 1024
 DELIVERY_PATH = "/webhooks/deel"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 logger = logging.getLogger("deel-webhooks")
-
-
-@dataclass
-class DeliveryCounts:
-    """Deliveries answered since the receiver started, by verdict."""
-
-    accepted: int = 0
-    duplicate: int = 0
-    rejected: int = 0
-    failed: int = 0  # the queue could not be written (503)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, verdict: str) -> None:
-        """Count one delivery."""
-        with self._lock:
-            setattr(self, verdict, getattr(self, verdict) + 1)
-
-    def as_dict(self) -> dict[str, int]:
-        """The counts as JSON."""
-        with self._lock:
-            return {
-                "accepted": self.accepted,
-                "duplicate": self.duplicate,
-                "rejected": self.rejected,
-                "failed": self.failed,
-            }
 
 
 class _BodyTooLargeError(Exception):
@@ -99,7 +75,7 @@ def create_app(
     *,
     on_event: Callable[[], None],
     health: Callable[[], dict[str, Any]],
-    counts: DeliveryCounts | None = None,
+    metrics: ReceiverMetrics,
 ) -> Starlette:
     """The receiver's ASGI app.
 
@@ -108,24 +84,24 @@ def create_app(
         store: The queue accepted events go to.
         on_event: Called after a new event is stored (wakes the sync worker).
         health: Gives the `/healthz` body (the queue's state, the last sync).
-        counts: Where deliveries are counted (a new one when None).
+        metrics: Where deliveries are counted; gives the `/metrics` body.
 
     Returns:
         The Starlette app.
     """
-    tally = counts if counts is not None else DeliveryCounts()
 
     def answer(
         status: int,
-        verdict: str,
+        verdict: Verdict,
         started: float,
         *,
         reason: str = "",
         event: Event | None = None,
     ) -> JSONResponse:
         """Count, log one line, and answer."""
-        tally.add(verdict)
-        parts = [f"delivery verdict={verdict}", f"status={status}"]
+        metrics.delivery(verdict)
+        word = VERDICTS[verdict]
+        parts = [f"delivery verdict={word}", f"status={status}"]
         if event is not None:
             parts += [
                 f"event_type={shown(event.event_type)}",
@@ -138,7 +114,7 @@ def create_app(
         parts.append(f"ms={(time.monotonic() - started) * 1000:.1f}")
         level = logging.WARNING if status >= 400 else logging.INFO  # noqa: PLR2004
         logger.log(level, " ".join(parts))
-        body: dict[str, Any] = {"status": verdict}
+        body: dict[str, Any] = {"status": word}
         if reason:
             body["reason"] = reason
         return JSONResponse(body, status_code=status)
@@ -147,25 +123,27 @@ def create_app(
         started = time.monotonic()
         declared = _declared_length(request)
         if declared is not None and declared > MAX_BODY_BYTES:
-            return answer(413, "rejected", started, reason="body over 1 MiB")
+            return answer(413, "too_large", started, reason="body over 1 MiB")
         try:
             raw = await _read_body(request)
         except _BodyTooLargeError:
-            return answer(413, "rejected", started, reason="body over 1 MiB")
+            return answer(413, "too_large", started, reason="body over 1 MiB")
         header = request.headers.get(HEADER)
         if not header:
-            return answer(401, "rejected", started, reason="no x-deel-signature")
+            return answer(401, "bad_signature", started, reason="no x-deel-signature")
         if not signature_matches(signing_key, raw, header):
-            return answer(401, "rejected", started, reason="wrong x-deel-signature")
+            return answer(401, "bad_signature", started, reason="wrong x-deel-signature")
         try:
             event = parse_event(raw)
         except EventError as exc:
-            return answer(400, "rejected", started, reason=str(exc))
+            return answer(400, "bad_body", started, reason=str(exc))
         try:
             new = await run_in_threadpool(store.add_event, event, time.time())
         except StoreError as exc:
             logger.error("cannot store a delivery: %s", exc)  # noqa: TRY400 -- one line
-            return answer(503, "failed", started, reason="the queue cannot be written", event=event)
+            return answer(
+                503, "queue_unavailable", started, reason="the queue cannot be written", event=event
+            )
         if not new:
             return answer(200, "duplicate", started, event=event)
         on_event()
@@ -178,12 +156,23 @@ def create_app(
         except StoreError as exc:
             logger.error("health check cannot read the queue: %s", exc)  # noqa: TRY400
             return JSONResponse({"status": "error", "error": "the queue cannot be read"}, 503)
-        body["deliveries"] = tally.as_dict()
+        body["deliveries"] = metrics.deliveries_by_answer()
         return JSONResponse(body)
+
+    async def metrics_page(request: Request) -> Response:
+        """The Prometheus exposition; built in a thread, so a slow disk never stalls a delivery."""
+        del request
+        try:
+            body = await run_in_threadpool(metrics.exposition)
+        except StoreError as exc:
+            logger.error("metrics cannot read the queue: %s", exc)  # noqa: TRY400
+            return PlainTextResponse("the queue cannot be read\n", 503)
+        return Response(body, media_type=CONTENT_TYPE)
 
     return Starlette(
         routes=[
             Route(DELIVERY_PATH, receive_delivery, methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(METRICS_PATH, metrics_page, methods=["GET"]),
         ]
     )

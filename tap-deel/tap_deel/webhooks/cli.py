@@ -107,18 +107,28 @@ def serve(config: ReceiverConfig) -> int:
     import uvicorn  # noqa: PLC0415 - only the receiver needs the server
 
     from tap_deel.webhooks.app import create_app  # noqa: PLC0415
+    from tap_deel.webhooks.metrics import ReceiverMetrics  # noqa: PLC0415
     from tap_deel.webhooks.worker import SyncWorker  # noqa: PLC0415
 
     _prepare_folders(config)
     try:
         deliveries, worker_store = Store(config.database), Store(config.database)
         worker_store.purge(time.time() - RETENTION_SECONDS)
+        # /metrics reads the queue through the worker's connection, as /healthz does: the
+        # deliveries' connection stays free for writes.
+        metrics = ReceiverMetrics(pending_events=worker_store.not_done)
+        worker = SyncWorker(config, worker_store, metrics)
     except StoreError as exc:
         raise ConfigError(f"{STATE_DIR}: {exc}") from None
     sock = _listen(config.host, config.port)
     host, port = sock.getsockname()[:2]
-    worker = SyncWorker(config, worker_store)
-    app = create_app(config.signing_key, deliveries, on_event=worker.wake, health=worker.health)
+    app = create_app(
+        config.signing_key,
+        deliveries,
+        on_event=worker.wake,
+        health=worker.health,
+        metrics=metrics,
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -170,10 +180,9 @@ def _open_events(config: ReceiverConfig) -> int:
     except StoreError:
         return 0
     try:
-        counts = store.counts()
+        return store.not_done()
     finally:
         store.close()
-    return counts["pending"] + counts["running"] + counts["failed"]
 
 
 def _write_state_file(config: ReceiverConfig, host: str, port: int) -> None:

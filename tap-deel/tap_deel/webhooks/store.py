@@ -418,6 +418,11 @@ class Store:
             found[str(row["status"])] = int(row["n"])
         return found
 
+    def not_done(self) -> int:
+        """Events not yet done (pending, running, or failed and waiting for a retry)."""
+        rows = self._read("SELECT COUNT(*) AS n FROM events WHERE status != 'done'")
+        return int(rows[0]["n"])
+
     def oldest_open_at(self) -> float | None:
         """When the oldest event that no sync has claimed (pending or failed) arrived."""
         rows = self._read(
@@ -445,6 +450,35 @@ class Store:
             (pid, since),
         )
         return _sync_record(rows[0]) if rows else None
+
+    def syncs_after(self, sync_id: int) -> list[SyncRecord]:
+        """Syncs newer than `sync_id`, oldest first."""
+        rows = self._read("SELECT * FROM syncs WHERE id > ? ORDER BY id", (sync_id,))
+        return [_sync_record(row) for row in rows]
+
+    def ended_through(self) -> int:
+        """The id through which every sync has ended (0 when there is none).
+
+        One below the oldest sync still running, else the newest sync.
+        """
+        rows = self._read(
+            "SELECT COALESCE((SELECT MIN(id) - 1 FROM syncs WHERE status = 'running'), "
+            "(SELECT MAX(id) FROM syncs), 0) AS n"
+        )
+        return int(rows[0]["n"])
+
+    def delivery_to_done_seconds(self, sync_id: int) -> list[float]:
+        """For each event the sync marked done, seconds from its delivery to the sync's end.
+
+        Both times are stored (`received_at` when the delivery was accepted, `done_at` when
+        its sync ended), so the figure survives a restart in between.
+        """
+        rows = self._read(
+            "SELECT done_at - received_at AS seconds FROM events "
+            "WHERE sync_id = ? AND status = 'done' ORDER BY id",
+            (sync_id,),
+        )
+        return [float(row["seconds"]) for row in rows]
 
     def last_finished_sync(self) -> SyncRecord | None:
         """The newest sync that has ended."""

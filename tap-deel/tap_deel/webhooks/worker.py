@@ -2,9 +2,11 @@
 
 It sleeps until the next sync is due (`policy.sync_due_at`: the debounce after the oldest open
 event, and after failures the retry wait), is woken early by each new event, then starts
-`python -m tap_deel.webhooks.sync_run` and waits for it. One line is logged per sync. On
-`stop` the sync process is asked to stop: one still waiting for the lock leaves at once
-(nothing claimed), one running its command finishes first.
+`python -m tap_deel.webhooks.sync_run` and waits for it. One line is logged per sync, and
+every sync that ended since the last look is counted in the metrics (also one that a sync
+process left by an earlier receiver finished meanwhile). On `stop` the sync process is asked to
+stop: one still waiting for the lock leaves at once (nothing claimed), one running its command
+finishes first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tap_deel.webhooks.sync_run import EXIT_STOPPED, LOCK_WAIT_KEY
 
 if TYPE_CHECKING:
     from tap_deel.webhooks.config import ReceiverConfig
+    from tap_deel.webhooks.metrics import ReceiverMetrics
     from tap_deel.webhooks.store import Store, SyncRecord
 
 logger = logging.getLogger("deel-webhooks")
@@ -57,15 +60,22 @@ def sync_line(sync: SyncRecord) -> str:
 class SyncWorker:
     """Starts the syncs, one at a time, in a thread of the receiver."""
 
-    def __init__(self, config: ReceiverConfig, store: Store) -> None:
+    def __init__(self, config: ReceiverConfig, store: Store, metrics: ReceiverMetrics) -> None:
         """Prepare (not start) the worker.
 
         Args:
             config: The receiver's settings.
             store: The queue (the worker's own connection to it).
+            metrics: Where ended syncs are counted.
+
+        Raises:
+            StoreError: The queue cannot be read.
         """
         self.config = config
         self.store = store
+        self.metrics = metrics
+        # Syncs that ended before this receiver started were counted by an earlier one.
+        self._counted_through = store.ended_through()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sync-worker", daemon=True)
@@ -137,7 +147,7 @@ class SyncWorker:
         due = self.due_at()
         return {
             "status": "ok",
-            "pending": counts["pending"] + counts["running"] + counts["failed"],
+            "pending": self.store.not_done(),
             "events": counts,
             "sync": self.state(),
             "next_sync_in_seconds": None if due is None else round(max(0.0, due - time.time()), 3),
@@ -198,11 +208,13 @@ class SyncWorker:
                     break
                 except subprocess.TimeoutExpired:
                     continue
+            # Recorded and counted before the worker reads as idle: once /healthz says so,
+            # /metrics has counted the sync.
+            self._record(child.pid, code, spawned)
         finally:
             with self._child_lock:
                 self._child = None
                 self.running = False
-        self._record(child.pid, code, spawned)
 
     def _record(self, pid: int, code: int, spawned: float) -> None:
         """Log the sync the process ran; mark it interrupted if the process died in it."""
@@ -212,6 +224,7 @@ class SyncWorker:
                 self.store.interrupt_unfinished(time.time(), only=sync.id)
                 sync = self.store.sync(sync.id)
             self.store.set_meta(LOCK_WAIT_KEY, None)
+            self._count_ended_syncs()
         except StoreError as exc:
             logger.error("cannot record a sync: %s", exc)  # noqa: TRY400 -- one line
             return
@@ -221,3 +234,18 @@ class SyncWorker:
         if code not in (0, EXIT_STOPPED) and sync is None:
             logger.error("the sync process exited %s before starting a sync", code)
             self._not_before = time.time() + self.config.retry_seconds
+
+    def _count_ended_syncs(self) -> None:
+        """Count, oldest first, each sync that ended since the last count, and its events.
+
+        Stops at a sync still running (it is counted once it has ended), so none is counted
+        twice or skipped.
+        """
+        for sync in self.store.syncs_after(self._counted_through):
+            if sync.status == "running":
+                return
+            seconds = (
+                self.store.delivery_to_done_seconds(sync.id) if sync.status == "succeeded" else []
+            )
+            self.metrics.sync_ended(sync.kind, sync.status, seconds)
+            self._counted_through = sync.id
