@@ -108,8 +108,10 @@ class TargetJumpCloud(Target):
         self._shortcut = WorkerShortcut(
             self.settings.worker_stream, lambda: plain_worker_sink(self), worker_fields
         )
-        if isinstance(self.message_reader, NumberedSingerReader):
-            self._shortcut.attach(self.message_reader)
+        if not isinstance(self.message_reader, NumberedSingerReader):
+            raise TypeError("target-jumpcloud reads its input with a NumberedSingerReader")
+        self._shortcut.attach(self.message_reader)
+        self.message_reader.on_state = self._stream_end.state  # a STATE closes the stream
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -212,11 +214,6 @@ class TargetJumpCloud(Target):
         """Hand one mapped worker record to the run."""
         self.sync_run.add(mapped)
         self._stream_end.record()
-
-    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
-        """A STATE closes the worker stream: the tap got past its last record."""
-        self._stream_end.state()
-        super()._process_state_message(message_dict)
 
     def process_endofpipe(self) -> None:
         """The end of the input: hand the whole stream to the run, then emit the final STATE."""

@@ -6,7 +6,7 @@ import pytest
 from tap_deel.retries import BackoffPolicy
 from tap_deel.retries import backoff_scale as tap_scale
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
-from target_jumpcloud.jumpcloud.transport import backoff_scale as target_scale
+from target_jumpcloud.jumpcloud.retries import backoff_scale as target_scale
 
 
 @pytest.mark.parametrize("scale", [tap_scale, target_scale])
@@ -38,11 +38,13 @@ def test_the_tap_scales_computed_waits_but_not_retry_after():
     assert policy.wait(3, retry_after=2.0) == 2.0  # the server's Retry-After is honoured as sent
 
 
-def test_the_target_scales_computed_waits_but_not_retry_after(monkeypatch):
+def test_the_target_scales_computed_waits_and_the_budget_but_not_retry_after(monkeypatch):
     monkeypatch.setenv("TARGET_JUMPCLOUD_BACKOFF_SCALE", "0.01")
-    client = JumpCloudClient("http://127.0.0.1:9/api", "key")
-    assert client.backoff_base == pytest.approx(0.01)
-    assert client.backoff_cap == pytest.approx(0.3)
-    assert client.retry_after_cap == 120.0
+    policy = JumpCloudClient("http://127.0.0.1:9/api", "key").retry_policy
+    assert policy.base == pytest.approx(0.01)
+    assert policy.cap == pytest.approx(0.1)
+    assert policy.budget == pytest.approx(1.2)  # two minutes become 1.2 s
+    assert policy.min_attempts == 6  # the count is not scaled
+    assert policy.retry_after_cap == 120.0
     monkeypatch.delenv("TARGET_JUMPCLOUD_BACKOFF_SCALE")
-    assert JumpCloudClient("http://127.0.0.1:9/api", "key").backoff_base == 1.0
+    assert JumpCloudClient("http://127.0.0.1:9/api", "key").retry_policy.base == 1.0

@@ -308,7 +308,7 @@ def test_an_update_that_keeps_failing_fails_alone_and_the_next_run_applies_it(tm
     with world(scenario.workforce()) as w:
         _first_sync_done(w, scenario, tmp_path, refs.first)
         scenario.hr_changes(w)
-        # One user the HR changes update: its PUT answers 503 for good (6 attempts).
+        # One user the HR changes update: its PUT answers 503 for good (its retry budget).
         old = refs.first.by_profile()
         new = refs.second.by_profile()
         victim_id = next(pid for pid in sorted(old) if pid and old[pid] != new.get(pid))
@@ -322,7 +322,8 @@ def test_an_update_that_keeps_failing_fails_alone_and_the_next_run_applies_it(tm
         assert report is not None
         failed = [r for r in report["records"] if r["outcome"] == "failed"]
         assert [r["deel_id"] for r in failed] == [victim_id]
-        assert "gave up after 6 attempts" in failed[0]["reason"]
+        gave_up = r"HTTP 503: .* \(gave up after ([6-9]|\d\d+) attempts in "
+        assert re.search(gave_up, failed[0]["reason"]), failed[0]["reason"]
         assert run.target_out == "", "no STATE may be emitted when a record failed"
         # Every other change was applied; the victim alone keeps its old state.
         verdict = compare(Fingerprint.of(w.jc), refs.second, count=False)
@@ -354,7 +355,11 @@ def test_creates_that_keep_failing_are_never_duplicated_and_the_next_run_creates
         assert report["counts"]["created"] == 0
         assert report["counts"]["failed"] >= 50
         assert all(
-            "not created (checked by email after each of 4 attempts)" in r["reason"]
+            re.search(
+                r"not created \(checked by email after each attempt; gave up after "
+                r"([6-9]|\d\d+) attempts in ",
+                r["reason"],
+            )
             for r in report["records"]
             if r["outcome"] == "failed"
         )

@@ -27,7 +27,15 @@ REPO = Path(__file__).resolve().parents[2]
 KEY = "jc-test-key"
 
 # Fast retries for in-process runs: the same policy, milliseconds instead of seconds.
-FAST_CLIENT = {"backoff_base": 0.001, "backoff_cap": 0.005, "retry_after_cap": 0.05, "timeout": 5.0}
+#: Millisecond backoff, and no time budget beyond the minimum attempts: a request that keeps
+#: failing gives up after exactly `MIN_ATTEMPTS` attempts (a test may ask for fewer).
+FAST_CLIENT = {
+    "backoff_base": 0.001,
+    "backoff_cap": 0.005,
+    "retry_after_cap": 0.05,
+    "timeout": 5.0,
+    "retry_budget": 0.0,
+}
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
 PEOPLE_SCHEMA: dict[str, Any] = {

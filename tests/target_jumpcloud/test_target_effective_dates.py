@@ -23,6 +23,7 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
+from target_jumpcloud.output.review import ReviewChange, load_review
 from target_jumpcloud.sync.schedules import JobChange, JobPlan
 
 from tests.target_jumpcloud.target_io_helpers import (
@@ -394,3 +395,52 @@ def test_a_job_gone_since_the_plan_was_made_is_a_conflict(
     assert entry["outcome"] == "conflict"
     assert f"SUSPENDED job at {at(5, '23:59')} is gone" in entry["reason"]
     assert writes(app) == []
+
+
+def _due_now(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`record` starting today with its activation 2-3 minutes ahead (inside the 5 minutes)."""
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3)
+    return (
+        {**record, "start_date": soon.date().isoformat()},
+        {"activation_time": soon.strftime("%H:%M")},
+    )
+
+
+def test_a_staged_user_activated_at_once_reports_the_state_it_changes(
+    app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
+) -> None:
+    sync(jumpcloud_api_url, tmp_path, STARTER)  # created STAGED, its activation scheduled
+    assert app.find_users(employeeIdentifier="p1")[0]["state"] == "STAGED"
+    record, timing = _due_now(STARTER)
+
+    entry = by_id(sync(jumpcloud_api_url, tmp_path, record, **timing))["p1"]
+
+    assert entry["outcome"] == "updated"
+    assert entry["changes"] == {"state": ["STAGED", "ACTIVATED"]}
+    assert entry["reason"] == "start date reached: activated now"
+    assert app.find_users(employeeIdentifier="p1")[0]["state"] == "ACTIVATED"
+    assert jobs_of(app, "p1") == []  # the activation job was cancelled
+
+
+def test_a_reviewed_plan_shows_and_applies_an_activation_made_at_once(
+    app: JumpCloudEmulator, jumpcloud_api_url: str, tmp_path: Path
+) -> None:
+    sync(jumpcloud_api_url, tmp_path, STARTER)
+    record, timing = _due_now(STARTER)
+    plan = tmp_path / "plan.json"
+    sync(jumpcloud_api_url, tmp_path, record, dry_run=True, plan_path=str(plan), **timing)
+    (action,) = json.loads(plan.read_text(encoding="utf-8"))["actions"]
+    assert (action["kind"], action["attributes"]) == ("update", {})
+    assert action["state"] == {"before": "STAGED", "after": "ACTIVATED"}
+    (row,) = load_review(plan).rows
+    assert (row.outcome, row.changes) == (
+        "updated",
+        (ReviewChange("state", "STAGED", "ACTIVATED"),),
+    )
+
+    (entry,) = apply(jumpcloud_api_url, plan, tmp_path)["records"]
+
+    assert entry["outcome"] == "updated"
+    assert entry["changes"] == {"state": ["STAGED", "ACTIVATED"]}
+    assert app.find_users(employeeIdentifier="p1")[0]["state"] == "ACTIVATED"
+    assert jobs_of(app, "p1") == []

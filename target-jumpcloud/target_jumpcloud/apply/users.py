@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("target-jumpcloud.applier")
 
-MAX_UNKNOWN_OUTCOME_RETRIES: Final = 3  # new POSTs after a look-up found nothing
 MAX_USERNAME_RETRIES: Final = 10  # next numbers tried when a username was taken meanwhile
 _HTTP_BAD_REQUEST: Final = 400
 
@@ -244,16 +243,20 @@ def _apply_one(
 def _create(  # noqa: PLR0911 - each way a create can end is one return
     action: Action, client: JumpCloudClient, allocator: UsernameAllocator
 ) -> RecordResult:
-    """POST the new user; resolve unknown outcomes and 400s without ever creating twice."""
+    """POST the new user; resolve unknown outcomes and 400s without ever creating twice.
+
+    An unknown outcome the look-up by email does not explain is sent again under the retry
+    budget of the first POST: the same time as any other request gets (`jumpcloud/retries.py`).
+    """
     desired = action.desired
     payload = dict(action.payload)
     planned_username = str(payload["username"])
-    unknown_retries = 0
+    retries = client.retry_budget()
     username_retries = 0
     while True:
         username = str(payload["username"])
         try:
-            user = client.create_user(payload)
+            user = client.create_user(payload, budget=retries)
         except UnknownOutcomeError as exc:
             try:
                 holder = _find(client, "email", str(payload["email"]))
@@ -277,23 +280,24 @@ def _create(  # noqa: PLR0911 - each way a create can end is one return
                     planned_username,
                     via=f"confirmed by a look-up after: {exc}",
                 )
-            unknown_retries += 1
-            if unknown_retries > MAX_UNKNOWN_OUTCOME_RETRIES:
+            delay = retries.next_delay()
+            if delay is None:
                 return _result(
                     action,
                     Outcome.FAILED,
                     username=username,
                     reason=(
-                        f"{exc}; not created (checked by email after each of "
-                        f"{unknown_retries} attempts)"
+                        f"{exc}; not created (checked by email after each attempt; "
+                        f"{retries.gave_up()})"
                     ),
                 )
             logger.warning(
-                "record #%d: %s; the user is not in JumpCloud, sending it again",
+                "record #%d: %s; the user is not in JumpCloud, sending it again in %.1fs",
                 desired.position + 1,
                 exc,
+                delay,
             )
-            client.pause(unknown_retries - 1)
+            retries.pause(delay)
             continue
         except AuthenticationError:
             raise

@@ -26,7 +26,8 @@ class JumpCloudClient(UsersAPI, UserStatesAPI):
     """JumpCloud's V1 system-user API over one keep-alive `requests.Session`.
 
     Retries 429, 5xx, dropped connections and timeouts with capped exponential backoff (with
-    jitter) and honours `Retry-After`; never retries any other 4xx. Thread-safe for the
+    jitter) for up to two minutes per request (`retries.py`) and honours `Retry-After`; never
+    retries any other 4xx. Thread-safe for the
     applier's worker threads: the session's pool holds `pool_size` connections.
 
     Authenticates with `api_key` or with `service_account` (exactly one); the token grant

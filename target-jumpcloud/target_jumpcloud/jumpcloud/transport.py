@@ -6,12 +6,9 @@ retry policy, the 401-renews-once rule and the scrubbing of secrets are written 
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import os
 import random
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -35,6 +32,15 @@ from target_jumpcloud.jumpcloud.errors import (
     UnknownOutcomeError,
 )
 from target_jumpcloud.jumpcloud.request_counts import API_OAUTH, API_V1, RequestCounts, api_of_path
+from target_jumpcloud.jumpcloud.retries import (
+    BACKOFF_CAP_SECONDS,
+    MIN_ATTEMPTS,
+    RETRY_BUDGET_SECONDS,
+    RetryBudget,
+    RetryPolicy,
+    backoff_scale,
+    parse_retry_after,
+)
 from target_jumpcloud.settings.sync_settings import require_secure_url
 
 if TYPE_CHECKING:
@@ -67,54 +73,6 @@ _FORM_HEADERS: Final = {
     "Content-Type": "application/x-www-form-urlencoded",
     "x-org-id": None,  # (None removes the session's header: the token endpoint needs none)
 }
-
-
-#: Test knob: a factor in (0, 1] applied to the computed backoff (never to a server's
-#: Retry-After). The reliability suites run the real CLI with e.g. 0.01 so that hundreds of
-#: retries take seconds, not hours. Unset in production.
-BACKOFF_SCALE_ENV: Final = "TARGET_JUMPCLOUD_BACKOFF_SCALE"
-
-
-def backoff_scale(environ: Mapping[str, str] | None = None) -> float:
-    """The factor `TARGET_JUMPCLOUD_BACKOFF_SCALE` puts on backoff (1.0 when unset or invalid).
-
-    The knob can only shorten waits: a value outside (0, 1] is ignored with a warning.
-    """
-    raw = (os.environ if environ is None else environ).get(BACKOFF_SCALE_ENV, "").strip()
-    if not raw:
-        return 1.0
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = 0.0
-    if not 0.0 < scale <= 1.0:
-        logger.warning("Ignoring %s=%r: expected a number in (0, 1]", BACKOFF_SCALE_ENV, raw)
-        return 1.0
-    return scale
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date).
-
-    Returns None when the header is absent or unreadable, so the caller falls back to its
-    own backoff; a date in the past gives 0.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # noqa: PLR0124 - NaN check
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 decode_json = msgspec.json.Decoder().decode
@@ -182,7 +140,8 @@ class Transport:
     """JumpCloud's V1 system-user API over one keep-alive `requests.Session`.
 
     Retries 429, 5xx, dropped connections and timeouts with capped exponential backoff (with
-    jitter) and honours `Retry-After`; never retries any other 4xx. Thread-safe for the
+    jitter) for up to `retry_budget` seconds per request (and at least `min_attempts` times),
+    and honours `Retry-After`; never retries any other 4xx. Thread-safe for the
     applier's worker threads: the session's pool holds `pool_size` connections.
 
     Authenticates with `api_key` or with `service_account` (exactly one); the token grant
@@ -198,9 +157,10 @@ class Transport:
         service_account: ServiceAccount | None = None,
         clock: Callable[[], float] = time.monotonic,
         timeout: float = 30.0,
-        max_retries: int = 5,
+        retry_budget: float = RETRY_BUDGET_SECONDS,
+        min_attempts: int = MIN_ATTEMPTS,
         backoff_base: float = 1.0,
-        backoff_cap: float = 30.0,
+        backoff_cap: float = BACKOFF_CAP_SECONDS,
         retry_after_cap: float = 120.0,
         pool_size: int = 8,
         sleep: Callable[[float], None] = time.sleep,
@@ -226,11 +186,13 @@ class Transport:
             )
         self.org_id = org_id or None
         self.timeout = timeout
-        self.max_retries = max(0, max_retries)
-        scale = backoff_scale()  # 1.0 unless the test knob is set
-        self.backoff_base = backoff_base * scale
-        self.backoff_cap = backoff_cap * scale
-        self.retry_after_cap = retry_after_cap
+        self.retry_policy = RetryPolicy(
+            base=backoff_base,
+            cap=backoff_cap,
+            retry_after_cap=retry_after_cap,
+            budget=retry_budget,
+            min_attempts=max(1, min_attempts),
+        ).scaled(backoff_scale())  # (1.0 unless the test knob is set)
         self._sleep = sleep
         #: Every request sent, by API and method (the metrics file's `requests`).
         self.request_counts = RequestCounts()
@@ -266,9 +228,9 @@ class Transport:
         """Access tokens minted so far in this run (0 with an API key)."""
         return self._auth.grants if isinstance(self._auth, ServiceAccountAuth) else 0
 
-    def pause(self, attempt: int) -> None:
-        """Sleep the backoff of `attempt` (the applier's pause before re-sending a create)."""
-        self._sleep(self._backoff(attempt))
+    def retry_budget(self) -> RetryBudget:
+        """A new request's retries (see `retries.py`); a create's re-sends share its first's."""
+        return RetryBudget(self.retry_policy, rng=self._random, sleep=self._sleep)
 
     def close(self) -> None:
         """Release the pooled connections."""
@@ -303,12 +265,14 @@ class Transport:
         json_body: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         read: Callable[[requests.Response], Any] | None = None,
+        budget: RetryBudget | None = None,
     ) -> Any:  # noqa: ANN401 - decoded JSON
         """Send one API request with the retry policy; return the decoded JSON body.
 
         `read`, when given, reads a successful response instead of `_decode`. Each attempt
         carries the provider's current credential; a 401 renews a service account's token
-        once and repeats the request (see `_send`).
+        once and repeats the request (see `_send`). `budget`: the retries of a request that
+        started earlier (a create sent again after a look-up); by default a new one.
         """
         return self._send(
             method,
@@ -321,6 +285,7 @@ class Transport:
             read=read,
             renew=True,
             api=api_of_path(path),
+            budget=budget,
         )
 
     def _send(
@@ -338,6 +303,7 @@ class Transport:
         refusal: Callable[[str, int, str | None], JumpCloudError] | None = None,
         renew: bool = False,
         api: str = API_V1,
+        budget: RetryBudget | None = None,
     ) -> Any:  # noqa: ANN401 - decoded JSON
         """One request to `url` under the retry policy; `credential()` authenticates each attempt.
 
@@ -347,8 +313,10 @@ class Transport:
         request before doing anything, so even a create is safe to repeat); a second 401 is
         the refusal. `form` sends a form body instead of JSON (the token grant); `refusal`
         builds the error of a non-retried 4xx (default: the API's, see `_refusal`).
+        A non-idempotent request whose outcome is unknown raises `UnknownOutcomeError` at
+        once: its caller looks first, then sends again under the same `budget`.
         """
-        attempt = 0
+        retries = budget or self.retry_budget()
         renewed = False
         while True:
             sent = credential()
@@ -370,11 +338,9 @@ class Transport:
                     raise UnknownOutcomeError(
                         f"{what}: {reason}; the request may have been processed"
                     ) from None
-                if attempt >= self.max_retries:
-                    raise JumpCloudError(
-                        f"{what}: {reason} (gave up after {attempt + 1} attempts)"
-                    ) from None
-                delay = self._backoff(attempt)
+                delay = retries.next_delay()
+                if delay is None:
+                    raise JumpCloudError(f"{what}: {reason} ({retries.gave_up()})") from None
                 logger.warning("%s: %s; retrying in %.1fs", what, reason, delay)
             else:
                 status = response.status_code
@@ -395,17 +361,15 @@ class Transport:
                         status=status,
                         api_message=api_message,
                     )
-                if attempt >= self.max_retries:
+                delay = retries.next_delay(parse_retry_after(response.headers.get("Retry-After")))
+                if delay is None:
                     raise JumpCloudError(
-                        f"{what}: HTTP {status}{suffix(api_message)} "
-                        f"(gave up after {attempt + 1} attempts)",
+                        f"{what}: HTTP {status}{suffix(api_message)} ({retries.gave_up()})",
                         status=status,
                         api_message=api_message,
                     )
-                delay = self._retry_delay(response, attempt)
                 logger.warning("%s: HTTP %s; retrying in %.1fs", what, status, delay)
-            self._sleep(delay)
-            attempt += 1
+            retries.pause(delay)
 
     def _grant_token(self) -> TokenGrant:
         """Mint an access token: the client-credentials grant, retried as any API read.
@@ -487,18 +451,6 @@ class Transport:
             status=status,
             api_message=api_message,
         )
-
-    def _backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with jitter (half to full of the step)."""
-        step: float = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        return step * (0.5 + self._random.random() / 2)
-
-    def _retry_delay(self, response: requests.Response, attempt: int) -> float:
-        """The server's `Retry-After` when it sends one (capped), else our own backoff."""
-        told = parse_retry_after(response.headers.get("Retry-After"))
-        if told is not None:
-            return min(told, self.retry_after_cap)
-        return self._backoff(attempt)
 
     def _refusal(self, what: str, status: int, api_message: str | None) -> JumpCloudError:
         """The exception for a non-retried 4xx; 401/403 name the setting to fix."""

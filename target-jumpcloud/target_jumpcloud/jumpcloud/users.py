@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     import requests
 
+    from target_jumpcloud.jumpcloud.retries import RetryBudget
+
 
 logger = logging.getLogger("target-jumpcloud.client")
 T = TypeVar("T")
@@ -227,16 +229,21 @@ class UsersAPI(Transport):
             if isinstance(user.get(field), str) and user[field].casefold() == wanted
         ]
 
-    def create_user(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def create_user(
+        self, payload: Mapping[str, Any], *, budget: RetryBudget | None = None
+    ) -> dict[str, Any]:
         """POST a new user; returns JumpCloud's user object (with `_id`).
 
         Only a 429 is retried here (JumpCloud refused the request, nothing was stored).
+        `budget`: the retries of this create's first POST, when the applier sends it again.
 
         Raises:
             UnknownOutcomeError: timeout, dropped connection or 5xx: the user may exist now.
             JumpCloudError: any other refusal (a 400 carries JumpCloud's message).
         """
-        body = self._request("POST", "/systemusers", json_body=payload, idempotent=False)
+        body = self._request(
+            "POST", "/systemusers", json_body=payload, idempotent=False, budget=budget
+        )
         return _user_body(body, "POST /systemusers")
 
     def update_user(self, user_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -98,7 +98,8 @@ class UserStatesAPI(Transport):
         A POST whose answer is lost (timeout, dropped connection, 5xx), or whose answer does
         not list a user's job, is never simply sent again: the users' jobs are looked up
         first, and only the users still without a job for this state and instant are sent
-        again (with backoff, up to `max_retries` times). So no fault ever gives a user two
+        again, with backoff, within the batch's retry budget (see `retries.py`: the time of
+        the first POST's budget covers the re-sends). So no fault ever gives a user two
         jobs for one state and instant. A batch refused with 400 (say, a user deleted
         meanwhile) is sent again one user at a time, so only the bad one fails.
 
@@ -133,11 +134,13 @@ class UserStatesAPI(Transport):
         what = f"POST {JOBS_PATH}"
         pending = batch
         doubt: str | None = None  # why the pending users' jobs are in doubt
-        attempts = 0
+        retries = self.retry_budget()
         while pending:
             if doubt is not None:
                 # Wait first: a request that timed out here may still be landing there.
-                self.pause(attempts - 1)
+                delay = retries.next_delay()
+                if delay is not None:
+                    retries.pause(delay)
                 try:
                     found = self._find_jobs(pending, state, at)
                 except AuthenticationError:
@@ -153,19 +156,21 @@ class UserStatesAPI(Transport):
                 pending = [user_id for user_id in pending if user_id not in found]
                 if not pending:
                     return
-                if attempts > self.max_retries:
+                if delay is None:
                     result.fail(
                         pending,
-                        f"{doubt}; not scheduled (looked up after each of {attempts} attempts)",
+                        f"{doubt}; not scheduled (looked up after each attempt; "
+                        f"{retries.gave_up()})",
                     )
                     return
                 logger.warning(
                     "%s: %s; %d users have no job yet, sending again", what, doubt, len(pending)
                 )
-            attempts += 1
             body = {"user_ids": pending, "state": state.value, "start_date": format_instant(at)}
             try:
-                answer = self._request("POST", JOBS_PATH, json_body=body, idempotent=False)
+                answer = self._request(
+                    "POST", JOBS_PATH, json_body=body, idempotent=False, budget=retries
+                )
             except AuthenticationError:
                 raise
             except UnknownOutcomeError as exc:

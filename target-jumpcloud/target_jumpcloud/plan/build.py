@@ -26,9 +26,10 @@ from target_jumpcloud.model import (
 )
 from target_jumpcloud.plan.guard import count_suspensions
 from target_jumpcloud.settings.effective_dating import EffectiveDating
-from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, custom_name
+from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, STATE_KEY, custom_name
 from target_jumpcloud.settings.sync_settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.sync import custom_attributes as custom
+from target_jumpcloud.sync.compare import Change, diff_attributes
 from target_jumpcloud.sync.managers import link_managers
 from target_jumpcloud.sync.schedules import (
     Decision,
@@ -56,7 +57,6 @@ REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile 
 REASON_ACTIVATED_NOW = "start date reached: activated now"
 _LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
 
-Change = tuple[str | None, str | None]
 # Looked up once: an enum member read through its class costs 0.17 µs, per record here.
 _SUSPENDED = UserState.SUSPENDED
 _UNCHANGED = Outcome.UNCHANGED
@@ -108,36 +108,6 @@ class PlanOptions:
 def superseded_by_email_reason(profile_id: str) -> str:
     """The reason on a record that lost to the one active record with its work email."""
     return f"superseded by {profile_id} (same work email)"
-
-
-def diff_attributes(
-    desired: Mapping[str, str | None], current: Mapping[str, str | None]
-) -> dict[str, Change]:
-    """Attribute → (old, new) for what must change (docs/sync-rules.md).
-
-    Values are compared trimmed; null, missing and "" are equal; `email` compares
-    case-insensitively; an empty desired value never clears what JumpCloud has.
-    """
-    changes: dict[str, Change] = {}
-    for attribute, raw_new in desired.items():
-        if raw_new is None or raw_new == current.get(attribute):
-            continue  # nothing to set, or the very same text: equal however it is trimmed
-        new = _trimmed(raw_new)
-        if new is None:
-            continue
-        old = _trimmed(current.get(attribute))
-        same = (
-            old is not None and old.casefold() == new.casefold()
-            if attribute == EMAIL
-            else old == new
-        )
-        if not same:
-            changes[attribute] = (old, new)
-    return changes
-
-
-def _trimmed(value: str | None) -> str | None:
-    return (value.strip() or None) if value is not None else None
 
 
 @dataclass
@@ -530,8 +500,9 @@ class _Planner:
             state_pair = {"state": UserState.SUSPENDED.value, "suspended": True}
         elif activate_now and user.state is UserState.STAGED:
             # docs/effective-dates.md: the activation is due (less than 5 minutes away): made at
-            # once.
+            # once. An `updated` user shows the state it changes like any attribute.
             state_pair = {"state": UserState.ACTIVATED.value, "suspended": False}
+            changes = {**changes, STATE_KEY: (user.state.value, UserState.ACTIVATED.value)}
             reasons.append(REASON_ACTIVATED_NOW)
 
         joined = "; ".join(reasons) or None

@@ -176,7 +176,7 @@ def action_document(
         attributes = {
             name: {"before": old, "after": new}
             for name, (old, new) in action.changes.items()
-            if name != MANAGER
+            if name not in STATE_FIELDS and name != MANAGER  # (the state has its own entry)
         }
         state = None
         if "state" in action.payload:

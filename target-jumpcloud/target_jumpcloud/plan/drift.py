@@ -24,6 +24,7 @@ from target_jumpcloud.settings.mapping_table import (
     custom_name,
 )
 from target_jumpcloud.sync import custom_attributes as custom
+from target_jumpcloud.sync.compare import same_value
 from target_jumpcloud.sync.managers import break_cycles
 from target_jumpcloud.sync.mapping import EMAIL, EMPLOYEE_ID
 from target_jumpcloud.sync.schedules import JobChange, JobPlan, counts_as_suspension
@@ -64,18 +65,6 @@ class DriftCheck:
             suspensions=suspensions,
             suspension_limit=max_suspensions.limit_for(matched_users),
         )
-
-
-def _trimmed(value: str | None) -> str | None:
-    return (value.strip() or None) if value is not None else None
-
-
-def same_value(attribute: str, left: str | None, right: str | None) -> bool:
-    """Equal as the planner compares: trimmed, empty = null, email case-insensitive."""
-    a, b = _trimmed(left), _trimmed(right)
-    if attribute == EMAIL and a is not None and b is not None:
-        return a.casefold() == b.casefold()
-    return a == b
 
 
 def _current(user: DirectoryUser, attribute: str) -> str | None:

@@ -25,6 +25,7 @@ from target_jumpcloud.settings.mapping_table import (
     CUSTOM_FIELD,
     CUSTOM_PREFIX,
     MANAGER,
+    STATE_KEY,
 )
 from target_jumpcloud.settings.sync_settings import (
     parse_plan_max_age_hours,
@@ -202,6 +203,9 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             if self.state is not None and with_state:
                 payload["state"] = self.state.after.value
                 payload["suspended"] = self.state.after is UserState.SUSPENDED
+                if kind is ActionKind.UPDATE:  # (an activation made at once: shown as a change)
+                    before = self.state.before.value if self.state.before else None
+                    changes[STATE_KEY] = (before, self.state.after.value)
             elif kind is not ActionKind.UPDATE:
                 kind = ActionKind.UPDATE
         pending = None

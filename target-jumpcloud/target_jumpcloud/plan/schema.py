@@ -197,7 +197,21 @@ ACTION_SCHEMA: Final = {
                 "not": {"required": ["name_parts"]},  # (only a create names its username)
             },
         },
-        {"if": _kind_is(ActionKind.UPDATE), "then": {"properties": {"state": {"type": "null"}}}},
+        {
+            # An update writes no state, except a STAGED user activated at once because the
+            # activation is due (docs/effective-dates.md).
+            "if": _kind_is(ActionKind.UPDATE),
+            "then": {
+                "properties": {
+                    "state": {
+                        "anyOf": [
+                            {"type": "null"},
+                            _state_is(["STAGED"], ["ACTIVATED"])["properties"]["state"],
+                        ]
+                    }
+                }
+            },
+        },
         {
             "if": _kind_is(ActionKind.SUSPEND),
             "then": _state_is(["STAGED", "ACTIVATED"], ["SUSPENDED"]),

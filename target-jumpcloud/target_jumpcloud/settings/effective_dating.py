@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from target_jumpcloud.shown import shown
 from target_jumpcloud.zones import ABBREVIATIONS, find_zone, zone_label
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ DEFAULT_SUSPENSION_TIME: Final = dt.time(23, 59)
 DEFAULT_TIMEZONE: Final = "UTC"
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _DIGITS = re.compile(r"\d+")
-_SHOWN_MAX = 60
 
 
 class _InvalidError(ValueError):
@@ -101,17 +101,12 @@ def read_effective_dating(
     return settings, problems
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-
-
 def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    raise _InvalidError(f"expected true or false, got {_shown(value)}")
+    raise _InvalidError(f"expected true or false, got {shown(value)}")
 
 
 def _days(value: object) -> int:
@@ -121,7 +116,7 @@ def _days(value: object) -> int:
         number = int(value.strip())
     else:
         raise _InvalidError(
-            f"expected a whole number of days (0 or more) or null, got {_shown(value)}"
+            f"expected a whole number of days (0 or more) or null, got {shown(value)}"
         )
     if number < 0:
         raise _InvalidError(f"must not be negative, got {number}")
@@ -131,7 +126,7 @@ def _days(value: object) -> int:
 def _clock(value: object) -> dt.time:
     match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise _InvalidError(f"expected a local time HH:MM (00:00 to 23:59), got {_shown(value)}")
+        raise _InvalidError(f"expected a local time HH:MM (00:00 to 23:59), got {shown(value)}")
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
@@ -140,7 +135,7 @@ def _zone(value: object) -> dt.tzinfo:
     if zone is None:
         raise _InvalidError(
             f"expected an IANA time zone name such as 'Africa/Lagos' (or one of the "
-            f"abbreviations {', '.join(list(ABBREVIATIONS)[:4])}, ...), got {_shown(value)}"
+            f"abbreviations {', '.join(list(ABBREVIATIONS)[:4])}, ...), got {shown(value)}"
         )
     return zone
 
@@ -155,5 +150,5 @@ def _as_of(value: object) -> dt.datetime:
             return when.astimezone(dt.UTC)
     raise _InvalidError(
         "expected an ISO 8601 date-time with its offset, such as "
-        f"'2027-01-04T06:00:00+01:00' or '2027-01-04T05:00:00Z', got {_shown(value)}"
+        f"'2027-01-04T06:00:00+01:00' or '2027-01-04T05:00:00Z', got {shown(value)}"
     )

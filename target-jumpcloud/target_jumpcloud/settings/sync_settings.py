@@ -25,6 +25,7 @@ from target_jumpcloud.settings.username_template import (
     check_max_length,
     check_template,
 )
+from target_jumpcloud.shown import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -79,7 +80,7 @@ class SuspensionLimit:
 def parse_suspension_limit(raw: object) -> SuspensionLimit:
     """Read `max_suspensions`: an integer ≥ 0, a digit string, or a whole percentage 0-100%."""
     error = ConfigError(
-        f"max_suspensions: expected an integer or a percentage like '20%', got {_shown(raw)}"
+        f"max_suspensions: expected an integer or a percentage like '20%', got {shown(raw)}"
     )
     if isinstance(raw, bool):  # bool is an int subclass: True must not mean 1
         raise error
@@ -311,7 +312,7 @@ def parse_plan_max_age_hours(raw: object) -> float:
             value = None
     if value is None or not math.isfinite(value) or value <= 0:
         raise ConfigError(
-            f"plan_max_age_hours: expected a positive number of hours, got {_shown(raw)}"
+            f"plan_max_age_hours: expected a positive number of hours, got {shown(raw)}"
         )
     return value
 
@@ -443,19 +444,13 @@ def _raw_max_suspensions(config: Mapping[str, Any]) -> object:
     return DEFAULT_MAX_SUSPENSIONS if value is None or value == "" else value
 
 
-def _shown(value: object) -> str:
-    """A short rendering of a bad (non-secret) value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."  # noqa: PLR2004 - display width
-
-
 def _optional_text(config: Mapping[str, Any], name: str) -> str | None:
     """A string setting that may be absent; blank counts as absent (empty env var)."""
     value = config.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{name}: expected a string, got {_shown(value)}")
+        raise ConfigError(f"{name}: expected a string, got {shown(value)}")
     return value.strip() or None
 
 
@@ -468,7 +463,7 @@ def _flag(config: Mapping[str, Any], name: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    raise ConfigError(f"{name}: expected true or false, got {_shown(value)}")
+    raise ConfigError(f"{name}: expected true or false, got {shown(value)}")
 
 
 def _create_state(value: object) -> UserState:
@@ -479,9 +474,7 @@ def _create_state(value: object) -> UserState:
         for state in _CREATE_STATES:
             if value.strip().upper() == state.value:
                 return state
-    raise ConfigError(
-        f"user_state_on_create: expected 'STAGED' or 'ACTIVATED', got {_shown(value)}"
-    )
+    raise ConfigError(f"user_state_on_create: expected 'STAGED' or 'ACTIVATED', got {shown(value)}")
 
 
 def _mapping_overrides(value: object) -> Mapping[str, str | None] | None:

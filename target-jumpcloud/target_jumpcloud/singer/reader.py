@@ -24,6 +24,8 @@ from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
+from target_jumpcloud.engine import EXIT_INPUT
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from typing import IO
@@ -55,7 +57,7 @@ class InputStreamError(Exception):
     and never quotes it: the line may hold a person's data.
     """
 
-    exit_code = 5  # engine.EXIT_INPUT
+    exit_code = EXIT_INPUT
 
 
 class RecordBeforeSchemaError(InputStreamError, RecordsWithoutSchemaException):
@@ -71,9 +73,12 @@ class NumberedSingerReader(SimpleSingerReader):
 
     `record_shortcut`, when set, is offered each RECORD first; it returns True when it has
     handled the record (the target's fast path for worker records, see `TargetJumpCloud`).
+    `on_state`, when set, is told of each STATE message before the SDK handles it (the
+    target's `StreamEndWatch`: a STATE closes the worker stream).
     """
 
     record_shortcut: Callable[[dict[str, Any]], bool] | None = None
+    on_state: Callable[[], None] | None = None
     #: When set, tried on each line (as UTF-8 bytes) before the full parse: a message dict,
     #: or None to parse the line as usual (the target's lighter parse of worker records, see
     #: `RecordDecoder`).
@@ -131,6 +136,8 @@ class NumberedSingerReader(SimpleSingerReader):
             if kind == "RECORD" and shortcut is not None and shortcut(message):
                 stats[kind] += 1
                 continue
+            if kind == "STATE" and self.on_state is not None:
+                self.on_state()
             try:
                 callback(message)
             except RecordsWithoutSchemaException:

@@ -89,10 +89,11 @@ def _sync_target(target: Target) -> SyncTarget:
     return target
 
 
-# The sinks' working schema as the SDK sees it (belt and braces with the `_validate_and_parse`
-# overrides): with no property declared, the SDK neither parses date strings into datetime
-# objects (the mapping wants the text the tap sent, and a bad date in a field we never read
-# must not stop the run) nor warns about every field.
+# The sinks' working schema as the SDK sees it: with no property declared, the SDK neither
+# parses date strings into datetime objects (the mapping wants the text the tap sent, and a
+# bad date in a field we never read must not stop the run) nor warns about every field. With
+# `get_validator` returning None, these two public hooks leave the SDK's record step nothing
+# to do.
 def _pass_through_schema() -> dict[str, Any]:
     return {"type": "object", "properties": {}, "additionalProperties": True}
 
@@ -333,14 +334,6 @@ class WorkerSink(RecordSink):
         """No SDK validation: it stops the run (or logs whole records) on a bad record."""
         return None
 
-    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Pass the record through untouched (see `_pass_through_schema`).
-
-        The SDK would walk every field to parse date strings: wasted time on a 3 kB person
-        record, and a bad date in a field we never read would stop the run.
-        """
-        return record
-
     def setup(self) -> None:
         """Make sure the key check and the directory load have started (direct `listen`)."""
         super().setup()
@@ -408,10 +401,6 @@ class IgnoredStreamSink(RecordSink):
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Records we drop are not worth validating (and must not stop the run)."""
         return None
-
-    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Dropped records are not parsed either (a bad date must not stop the run)."""
-        return record
 
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Drop the record (counted, for the end-of-input line)."""

@@ -33,6 +33,7 @@ from target_jumpcloud.settings.mapping_table import (
     custom_name,
 )
 from target_jumpcloud.settings.sync_settings import ConfigError
+from target_jumpcloud.shown import shown
 
 __all__ = [
     "DEFAULT_MAPPING",
@@ -54,7 +55,7 @@ _LABELS = {EMAIL: "work email", EMPLOYEE_ID: "profile id", STATE_KEY: "active fl
 # (unambiguous, so matching stays linear), at least two, the last one not all digits.
 _LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
 _EMAIL_RE = re.compile(rf'[^\s@<>()\[\]\\,;:"]+@(?:{_LABEL}\.)+(?!\d+$){_LABEL}')
-_SHOWN_MAX = 80
+_SHOWN_MAX = 80  # a reason in the report: room for a long email address
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON "\\ud800" escape gives one: never sent
 
 
@@ -116,12 +117,6 @@ def _as_text(value: Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - arb
     elif value is not None:
         kind = f"a {type(value).__name__} value"
     return text, kind
-
-
-def _shown(value: object) -> str:
-    """A value quoted for a reason, shortened so one bad record cannot flood the report."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 def _active_flag(value: Any) -> bool | None:  # noqa: ANN401 - arbitrary JSON
@@ -349,7 +344,7 @@ def date_value(value: object, key: str, path: str, warnings: list[str]) -> str |
                 pass
     elif value is None:
         return None
-    warnings.append(f"{key} ignored: {path} is {_shown(value)}, not a date (YYYY-MM-DD)")
+    warnings.append(f"{key} ignored: {path} is {shown(value, _SHOWN_MAX)}, not a date (YYYY-MM-DD)")
     return None
 
 
@@ -382,7 +377,7 @@ def _required_values(
         if len(email) > TEXT_LIMIT:
             problems.append(f"work email is longer than {TEXT_LIMIT} characters ({len(email)})")
         elif not is_plausible_email(email):
-            problems.append(f"work email {_shown(email)} is not a valid address")
+            problems.append(f"work email {shown(email, _SHOWN_MAX)} is not a valid address")
 
     profile_id = _required_text(record, EMPLOYEE_ID, mapping[EMPLOYEE_ID], problems)
     if profile_id is not None and len(profile_id) > EMPLOYEE_ID_LIMIT:
@@ -397,5 +392,7 @@ def _required_values(
         if raw_active is None or (isinstance(raw_active, str) and not raw_active.strip()):
             problems.append(f"no active flag ({state_path} is empty)")
         else:
-            problems.append(f"active flag {_shown(raw_active)} ({state_path}) is not true or false")
+            problems.append(
+                f"active flag {shown(raw_active, _SHOWN_MAX)} ({state_path}) is not true or false"
+            )
     return email, profile_id, active

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from target_jumpcloud.model import ActionKind, UserState
 from target_jumpcloud.settings.mapping_table import START_DATE_KEY
+from target_jumpcloud.shown import shown
 from target_jumpcloud.zones import (
     find_zone,
     format_instant,
@@ -134,11 +135,6 @@ class WorkerDates:
     warnings: tuple[str, ...] = ()
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-
-
 def parse_date(value: object, key: str) -> tuple[dt.date | None, str | None]:
     """A date from a record value: `YYYY-MM-DD`, or a date-time cut to its date (as written).
 
@@ -161,7 +157,7 @@ def parse_date(value: object, key: str) -> tuple[dt.date | None, str | None]:
             return dt.date(*(int(part) for part in match.groups())), None
         except ValueError:  # 2027-02-30
             pass
-    return None, f"{key} {_shown(value)} is not a date (YYYY-MM-DD); treated as missing"
+    return None, f"{key} {shown(value, _SHOWN_MAX)} is not a date (YYYY-MM-DD); treated as missing"
 
 
 def read_worker_dates(
@@ -195,8 +191,8 @@ def read_worker_dates(
             warnings.append(
                 f"no timezone; dates read in {fallback} (default_timezone)"
                 if timezone is None or (isinstance(timezone, str) and not timezone.strip())
-                else f"timezone {_shown(timezone)} is not a known time zone; dates read in "
-                f"{fallback} (default_timezone)"
+                else f"timezone {shown(timezone, _SHOWN_MAX)} is not a known time zone; dates "
+                f"read in {fallback} (default_timezone)"
             )
     return WorkerDates(start_date=start, last_day=last, zone=zone, warnings=tuple(warnings))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from target_jumpcloud.apply.users import MAX_UNKNOWN_OUTCOME_RETRIES, apply_plan
+from target_jumpcloud.apply.users import apply_plan
+from target_jumpcloud.jumpcloud.retries import MIN_ATTEMPTS
 from target_jumpcloud.model import ActionKind, Outcome, Plan
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.sync.directory import Directory, compared_fields, directory_user
@@ -111,13 +113,53 @@ def test_a_create_that_never_gets_through_fails_after_bounded_attempts(app, clie
     assert "not created" in (results[0].reason or "")
     assert app.user_count == 0
     posts = app.requests("POST", "/api/systemusers")
-    assert len(posts) == 2 * (MAX_UNKNOWN_OUTCOME_RETRIES + 1)
+    assert len(posts) == 2 * MIN_ATTEMPTS  # as many as any other request gets
+    assert "gave up after 6 attempts" in (results[0].reason or "")
+
+
+def test_a_create_gets_as_many_attempts_as_any_other_request(app, client):
+    # Five failures whose outcome is unknown, then the create gets through: the look-ups
+    # between them do not shorten its budget, the one a read or an update gets.
+    for kind in ("503", "drop", "500", "502", "drop"):
+        app.faults.script(kind, method="POST", path="/api/systemusers")
+    plan, allocator = _plan(client, [person("p1", "Ada", "Lovelace")])
+    (result,) = apply_plan(plan, client, allocator)
+    assert result.outcome is Outcome.CREATED, result.reason
+    assert len(_by_email(app, "ada.lovelace@acme.example")) == 1
+    assert len(app.requests("POST", "/api/systemusers")) == MIN_ATTEMPTS
+
+
+def test_a_create_shares_its_budget_between_429s_and_unknown_outcomes(app, client):
+    # A 429 is retried in place (nothing was stored) and an unknown outcome after a look-up:
+    # both spend the same budget, so six failures of either kind end the create.
+    for kind in ("429", "503", "429", "drop", "429", "500"):
+        app.faults.script(kind, method="POST", path="/api/systemusers")
+    plan, allocator = _plan(client, [person("p1", "Ada", "Lovelace")])
+    (result,) = apply_plan(plan, client, allocator)
+    assert result.outcome is Outcome.FAILED
+    assert "gave up after 6 attempts" in (result.reason or "")
+    assert len(app.requests("POST", "/api/systemusers")) == MIN_ATTEMPTS
+    assert app.user_count == 0
+
+
+def test_a_create_keeps_trying_for_its_time_budget_and_is_created_once(app, jumpcloud_api_url):
+    # Twelve failures in a row, far more than the minimum attempts: within the time budget
+    # (a minute here, of millisecond waits) the create keeps going and succeeds exactly once.
+    client = fast_client(jumpcloud_api_url, retry_budget=60.0)
+    for kind in ("503", "drop", "502", "500") * 3:
+        app.faults.script(kind, method="POST", path="/api/systemusers")
+    plan, allocator = _plan(client, [person("p1", "Ada", "Lovelace")])
+    (result,) = apply_plan(plan, client, allocator)
+    assert result.outcome is Outcome.CREATED, result.reason
+    assert len(_by_email(app, "ada.lovelace@acme.example")) == 1
+    assert len(app.requests("POST", "/api/systemusers")) == 13
+    assert app.writes["create"] == 1
 
 
 def test_no_post_is_repeated_when_the_look_up_itself_fails(app, client):
     app.faults.script("commit_then_503", method="POST", path="/api/systemusers")
     app.faults.script("503", method="GET", path="/api/systemusers", count=100)
-    client.max_retries = 1
+    client.retry_policy = replace(client.retry_policy, min_attempts=2)
     allocator = UsernameAllocator()
     records = [map_record(person("p1", "Ada", "Lovelace"), MAPPING, 0)]
     plan = plan_sync(records, Directory(), PlanOptions())
@@ -237,7 +279,7 @@ def test_updates_suspends_and_reactivations_put_only_the_payload(app, client):
 def test_an_update_that_fails_after_retries_fails_alone(app, client):
     a = app.add_user(username="a", email="a@acme.example", employeeIdentifier="pa")
     app.add_user(username="b", email="b@acme.example", employeeIdentifier="pb")
-    client.max_retries = 2
+    client.retry_policy = replace(client.retry_policy, min_attempts=3)
     app.faults.script("500", method="PUT", path=f"/api/systemusers/{a['_id']}", count=10)
     people = [
         person("pa", "A", "A", email="a@acme.example"),

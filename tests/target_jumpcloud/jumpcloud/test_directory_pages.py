@@ -264,7 +264,7 @@ def _error_of(call: Any) -> type[BaseException]:
 
 
 def test_a_truncated_body_fails_as_with_plain_requests(truncated_server: str) -> None:
-    client = JumpCloudClient(truncated_server, KEY, max_retries=0)
+    client = JumpCloudClient(truncated_server, KEY, retry_budget=0, min_attempts=1)
     plain = _error_of(lambda: requests.get(f"{truncated_server}/systemusers", timeout=5))
     ours = _error_of(lambda: client.session.get(f"{truncated_server}/systemusers", timeout=5))
     assert ours is plain is requests.exceptions.ChunkedEncodingError

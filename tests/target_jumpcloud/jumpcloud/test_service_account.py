@@ -253,7 +253,7 @@ def test_a_flaky_token_endpoint_is_retried_like_the_api(server) -> None:
 def test_a_token_endpoint_that_stays_down_fails_once_and_is_not_asked_again(server) -> None:
     app = server.app
     app.faults.script("503", method="POST", path=TOKEN_PATH, count=100)
-    client = sa_client(server, max_retries=2)
+    client = sa_client(server, min_attempts=3)
     with pytest.raises(TokenUnavailableError) as caught:
         client.check_access()
     assert "Could not get an access token" in str(caught.value)

@@ -23,7 +23,6 @@ from target_jumpcloud.plan.build import (
     REASON_SUPERSEDED_SAME_ID,
     PlanOptions,
     dedupe,
-    diff_attributes,
     plan_sync,
 )
 from target_jumpcloud.settings.sync_settings import SuspensionLimit, parse_settings
@@ -125,47 +124,6 @@ def check_coverage(recs: Sequence[DesiredUser | RejectedRecord], plan_: Plan) ->
     assert sorted(action_positions + result_positions) == [r.position for r in recs]
     assert action_positions == sorted(action_positions)
     assert result_positions == sorted(result_positions)
-
-
-# -- diff_attributes -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("desired", "current", "expected"),
-    [
-        ({"jobTitle": "A"}, {"jobTitle": "A"}, {}),
-        ({"jobTitle": "A"}, {"jobTitle": "B"}, {"jobTitle": ("B", "A")}),
-        ({"jobTitle": " A "}, {"jobTitle": "A  "}, {}),
-        ({"jobTitle": "A"}, {"jobTitle": " B "}, {"jobTitle": ("B", "A")}),
-        ({"jobTitle": "A"}, {}, {"jobTitle": (None, "A")}),
-        ({"jobTitle": "A"}, {"jobTitle": ""}, {"jobTitle": (None, "A")}),
-        ({"jobTitle": "A"}, {"jobTitle": None}, {"jobTitle": (None, "A")}),
-        ({"jobTitle": None}, {"jobTitle": "B"}, {}),  # empty never clears
-        ({"jobTitle": ""}, {"jobTitle": "B"}, {}),
-        ({"jobTitle": "  "}, {"jobTitle": "B"}, {}),
-        ({"jobTitle": None}, {}, {}),
-        ({"jobTitle": "a"}, {"jobTitle": "A"}, {"jobTitle": ("A", "a")}),  # case matters here
-        ({"email": "Ada@X.io"}, {"email": "ada@x.IO"}, {}),  # but not for email
-        ({"email": "ada@x.io"}, {"email": "bob@x.io"}, {"email": ("bob@x.io", "ada@x.io")}),
-        ({"email": "ada@x.io"}, {}, {"email": (None, "ada@x.io")}),
-        (
-            {"employeeIdentifier": "P1"},
-            {"employeeIdentifier": "p1"},
-            {"employeeIdentifier": ("p1", "P1")},
-        ),
-        (
-            {"jobTitle": "A", "department": "D", "company": None},
-            {"jobTitle": "A", "department": "E", "company": "C"},
-            {"department": ("E", "D")},
-        ),
-    ],
-)
-def test_diff_attributes(desired, current, expected):
-    assert diff_attributes(desired, current) == expected
-
-
-def test_diff_ignores_attributes_not_desired():
-    assert diff_attributes({"jobTitle": "A"}, {"jobTitle": "A", "middlename": "Q"}) == {}
 
 
 # -- stream-wide rules -----------------------------------------------------------------------------

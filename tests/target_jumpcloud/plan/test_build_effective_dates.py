@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from target_jumpcloud.model import ActionKind, DesiredUser, DirectoryUser, Outcome, UserState
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
+from target_jumpcloud.plan.document import plan_document, write_plan
+from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.effective_dating import EffectiveDating
 from target_jumpcloud.settings.sync_settings import parse_suspension_limit
 from target_jumpcloud.sync.directory import Directory
 from target_jumpcloud.sync.schedules import ScheduledJob
 
 from tests.target_jumpcloud.directory_helpers import apply_to_directory
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NOW = dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.UTC)  # a nightly run
 ON = EffectiveDating(enabled=True, activate_on_start_date=True, create_days_before_start=14)
@@ -213,6 +218,38 @@ def test_a_future_starter_is_created_staged_whatever_user_state_on_create_says()
     the_plan, _ = plan([worker(start="2027-01-04")], user_state_on_create=UserState.ACTIVATED)
     (create,) = the_plan.actions
     assert create.payload["state"] == "STAGED"
+
+
+def test_a_staged_user_activated_at_once_shows_the_state_it_changes() -> None:
+    # 02:02 in Lagos is 01:02Z, two minutes after the run: inside the 5 minutes, made now.
+    due = EffectiveDating(enabled=True, activate_on_start_date=True, activation_time=dt.time(2, 2))
+    the_plan, _ = plan(
+        [worker(start="2027-01-01")],
+        [user(state=UserState.STAGED)],
+        [job("2027-01-01T01:02:00+00:00", UserState.ACTIVATED)],
+        effective=due,
+    )
+    kind, action = only(the_plan)
+    assert (kind, action.outcome) == ("update", Outcome.UPDATED)
+    assert action.changes == {"state": ("STAGED", "ACTIVATED")}
+    assert action.payload == {"state": "ACTIVATED", "suspended": False}
+    assert action.reason == "start date reached: activated now"
+    assert lines(action) == [("ACTIVATED", "2027-01-01T01:02:00Z", "cancelled")]
+
+
+def test_an_activation_made_at_once_survives_the_plan_file(tmp_path: Path) -> None:
+    due = EffectiveDating(enabled=True, activate_on_start_date=True, activation_time=dt.time(2, 2))
+    the_plan, directory = plan(
+        [worker(start="2027-01-01")], [user(state=UserState.STAGED)], effective=due
+    )
+    document = plan_document(the_plan, directory, {}, created_at=NOW)
+    (entry,) = document["actions"]
+    assert (entry["kind"], entry["attributes"]) == ("update", {})
+    assert entry["state"] == {"before": "STAGED", "after": "ACTIVATED"}
+    (loaded,) = load_plan(write_plan(tmp_path / "plan.json", document), now=NOW).actions
+    again = loaded.to_action()
+    assert (again.kind, again.changes) == (ActionKind.UPDATE, {"state": ("STAGED", "ACTIVATED")})
+    assert again.payload == {"state": "ACTIVATED", "suspended": False}
 
 
 def test_a_scheduled_suspension_counts_for_the_guard() -> None:

@@ -17,7 +17,7 @@ from target_jumpcloud.model import (
     RejectedRecord,
     UserState,
 )
-from target_jumpcloud.plan.build import PlanOptions, diff_attributes, plan_sync
+from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.settings.sync_settings import SuspensionLimit
 from target_jumpcloud.sync.directory import Directory, compared_fields, directory_user
 from target_jumpcloud.sync.mapping import (
@@ -273,27 +273,6 @@ def test_a_applied_plan_leaves_nothing_to_do(raw, users, options):
     plan = settled_plan(mapped(raw), Directory(users), options, ids_for_round)
     outcomes = {r.outcome.value for r in plan.results}
     assert outcomes <= {"unchanged", "skipped", "conflict"}
-
-
-@FAST
-@given(
-    st.dictionaries(
-        st.sampled_from(["jobTitle", "email", "department"]),
-        st.one_of(st.none(), st.text(max_size=5)),
-    ),
-    st.dictionaries(
-        st.sampled_from(["jobTitle", "email", "department"]),
-        st.one_of(st.none(), st.text(max_size=5)),
-    ),
-)
-def test_diff_then_apply_leaves_no_diff(desired, current):
-    changes = diff_attributes(desired, current)
-    updated = {**current, **{k: new for k, (_, new) in changes.items()}}
-    assert diff_attributes(desired, updated) == {}
-    for old, new in changes.values():
-        assert new is not None
-        assert new == new.strip()
-        assert old != new
 
 
 JSON = st.recursive(

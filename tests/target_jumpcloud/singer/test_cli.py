@@ -157,12 +157,15 @@ def test_a_tripped_guard_exits_4_and_writes_nothing(app, jumpcloud_api_url, tmp_
 
 def test_a_failed_record_exits_1_after_the_others_were_applied(app, jumpcloud_api_url, tmp_path):
     user = seed_user(app, "ada", "ada.lovelace@acme.example", employeeIdentifier="p1")
-    # Retry-After: 0 keeps the default retry policy fast; 6 answers outlast its 5 retries.
+    # JumpCloud refuses this PUT for good; the backoff knob shrinks its 2-minute retry budget.
     app.faults.script(
-        "429_retry_after", method="PUT", path=f"/api/systemusers/{user['_id']}", count=6, seconds=0
+        "429_retry_after", method="PUT", path=f"/api/systemusers/{user['_id']}", count=10_000
     )
     result = run_cli(
-        config_for(jumpcloud_api_url), singer_text([ADA, ALAN], state={"b": 1}), tmp_path
+        config_for(jumpcloud_api_url),
+        singer_text([ADA, ALAN], state={"b": 1}),
+        tmp_path,
+        env={"TARGET_JUMPCLOUD_BACKOFF_SCALE": "0.001"},
     )
     assert result.returncode == EXIT_FAILED_RECORDS
     assert app.find_users(employeeIdentifier="p2")
