@@ -25,9 +25,10 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.apply.users import apply_plan
+from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
-from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.model import Action, ActionKind, DesiredUser, Outcome, RecordResult
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
@@ -42,10 +43,12 @@ from target_jumpcloud.output.review import ReviewInputError, write_review_page
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.groups import group_names, ledger_of
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -54,9 +57,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
+    from target_jumpcloud.model import Plan, RejectedRecord
     from target_jumpcloud.plan.load import LoadedPlan
     from target_jumpcloud.settings.sync_settings import SyncSettings
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.schedules import ScheduledJob
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
@@ -151,6 +155,11 @@ class SyncRun:
         self.plan_time: datetime | None = None
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
+        # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
+        self._groups: GroupReading | None = None
+        self._extra_group_names: list[str] = []
+        #: The groups and the members read, once the plan is made (None: groups are off).
+        self.group_snapshot: GroupSnapshot | None = None
 
     def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
         """The whole run for callers that hold the records already."""
@@ -160,6 +169,27 @@ class SyncRun:
         return self.finish()
 
     # -- 1. start: key check and directory load ----------------------------------------------
+
+    def want_groups(self, names: Iterable[str]) -> None:
+        """Also read these groups and their members (e.g. a protected group), before `finish`.
+
+        Called before `start`, it also turns the group read on when no rule is set; the
+        snapshot is `group_snapshot` once the plan is made.
+        """
+        names = list(names)
+        self._extra_group_names += names
+        if self._groups is not None:
+            self._groups.want_names(names)
+
+    @property
+    def reads_groups(self) -> bool:
+        """Whether this run reads JumpCloud's groups (rules set, or names asked for)."""
+        reviewed = self._reviewed
+        return bool(
+            self.settings.groups.enabled
+            or self._extra_group_names
+            or (reviewed is not None and reviewed.group_ids())
+        )
 
     def start(self) -> None:
         """Check the key, then load the JumpCloud users in the background (once)."""
@@ -177,6 +207,12 @@ class SyncRun:
             )
             self._directory_thread.start()
             reviewed = self._reviewed
+            if self.reads_groups:
+                self._groups = GroupReading(self.client, self.logger)
+                self._groups.start()
+                self._groups.want_names(self._extra_group_names)
+                if reviewed is not None:
+                    self._groups.want_ids(reviewed.group_ids())
             if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
                 self._jobs_thread = threading.Thread(
                     target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True
@@ -203,6 +239,8 @@ class SyncRun:
         mapping = dict(self.settings.mapping)
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
+        if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
+            mapping["attributes." + self.settings.groups.ledger_attribute] = ""
         return mapping
 
     def _load_directory(self) -> None:
@@ -221,6 +259,16 @@ class SyncRun:
                 progress.tick(len(users))
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
+            if self._groups is not None:  # the groups the users' ledgers name
+                attribute = self.settings.groups.ledger_attribute
+                self._groups.want_ids(
+                    {
+                        i
+                        for user in users
+                        if user.custom_attributes
+                        for i in ledger_of(user, attribute)
+                    }
+                )
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._directory_error = exc
 
@@ -250,7 +298,22 @@ class SyncRun:
                     f"so nothing was planned or written: {jobs_error}"
                 ) from None
             self._directory.jobs = jobs_by_user(self._jobs)
+        if self._groups is not None and self.group_snapshot is None:
+            self.group_snapshot = self._wait_for_groups(self._groups)
         return self._directory
+
+    def _wait_for_groups(self, reading: GroupReading) -> GroupSnapshot:
+        """The groups and members read (the ones still queued are read now)."""
+        try:
+            return reading.finish()
+        except GroupReadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, AuthenticationError):
+                raise cause from None
+            raise DirectoryUnavailable(
+                "Could not load JumpCloud's user groups (group rules are set), so nothing was "
+                f"planned or written: {exc}"
+            ) from None
 
     # -- 2. the desired records ----------------------------------------------------------------
 
@@ -262,6 +325,9 @@ class SyncRun:
         """Keep one mapped record for the plan."""
         self.records.append(record)
         self._read_progress.tick(len(self.records))
+        groups = self._groups
+        if groups is not None and self.settings.groups.enabled and isinstance(record, DesiredUser):
+            groups.want_names(group_names(self.settings.groups.rules, record)[0])
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
@@ -282,7 +348,7 @@ class SyncRun:
         # instant.
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
-        plan = plan_sync(self.records, directory, options)
+        plan = plan_sync(self.records, directory, options, groups=self.group_snapshot)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -334,6 +400,9 @@ class SyncRun:
         """The guard, the dry run or the apply of a plan, then the report."""
         self.plan = plan
         guard_message = plan_guard_message(plan, self.settings.max_suspensions)
+        guard_message = guard_message or group_guard_message(
+            plan, self.settings.groups.max_removal_percent
+        )
         if self.settings.dry_run:
             if guard_message:
                 self.logger.warning("Dry run: %s", guard_message)
@@ -360,6 +429,7 @@ class SyncRun:
             concurrency=self.apply_concurrency,
             on_progress=on_progress,
             stop=self.stop_event,
+            ledger_attribute=self.settings.groups.ledger_attribute,
         )
         failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
         status = STATUS_FAILED_RECORDS if failed else STATUS_COMPLETED
@@ -472,4 +542,6 @@ def _planned(action: Action) -> RecordResult:
         changes=dict(action.changes),
         warnings=desired.warnings,
         schedule=action.schedule,
+        groups=action.groups,
+        groups_change=action.groups_change,
     )

@@ -18,6 +18,7 @@ from target_jumpcloud.model import (
     Action,
     ActionKind,
     DesiredUser,
+    GroupLine,
     Outcome,
     UserState,
 )
@@ -96,6 +97,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     last_name: str | None = None
     schedule: tuple[JobPlan, ...] = ()  # docs/effective-dates.md: the reviewed job lines
     manager: ManagerChange | None = None
+    groups: tuple[GroupLine, ...] = ()  # docs/groups.md: the reviewed membership lines
 
     @property
     def outcome(self) -> Outcome:
@@ -290,6 +292,10 @@ class LoadedPlan:
     def has_schedules(self) -> bool:
         """Whether an action changes scheduled jobs (the apply run must read them)."""
         return any(line.change is not JobChange.KEPT for a in self.actions for line in a.schedule)
+
+    def group_ids(self) -> list[str]:
+        """The groups the plan's membership lines name (the apply run reads their members)."""
+        return sorted({line.id for a in self.actions for line in a.groups if line.id})
 
     def attribute_names(self) -> list[str]:
         """Every attribute some action writes (`manager` too): the directory is read with these."""

@@ -58,6 +58,7 @@ OUTCOME_OF: Final = {
     ActionKind.SUSPEND: Outcome.SUSPENDED,
     ActionKind.REACTIVATE: Outcome.REACTIVATED,
     ActionKind.SCHEDULE: Outcome.SCHEDULED,
+    ActionKind.GROUPS: Outcome.UPDATED,
 }
 STATE_FIELDS: Final = frozenset({"state", "suspended"})
 _NOT_ATTRIBUTES: Final = frozenset({"username", "state", "suspended"})
