@@ -202,17 +202,17 @@ class SyncRun:
                 "JumpCloud accepted the %s; loading its users in the background",
                 self.client.credential_label,
             )
-            self._directory_thread = threading.Thread(
-                target=self._load_directory, name="jumpcloud-directory", daemon=True
-            )
-            self._directory_thread.start()
             reviewed = self._reviewed
-            if self.reads_groups:
+            if self.reads_groups:  # before the directory thread, which hands it the ledgers
                 self._groups = GroupReading(self.client, self.logger)
                 self._groups.start()
                 self._groups.want_names(self._extra_group_names)
                 if reviewed is not None:
                     self._groups.want_ids(reviewed.group_ids())
+            self._directory_thread = threading.Thread(
+                target=self._load_directory, name="jumpcloud-directory", daemon=True
+            )
+            self._directory_thread.start()
             if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
                 self._jobs_thread = threading.Thread(
                     target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True

@@ -136,18 +136,18 @@ def _value(desired: DesiredUser, attribute: str) -> str | None:
 
 def _filled(rule: GroupRule, desired: DesiredUser) -> str | None:
     """The rule's group name for this worker; None when a condition fails or a value is empty."""
-    for attribute, values in rule.when:
-        value = _value(desired, attribute)
+    for condition, values in rule.when:
+        value = _value(desired, condition)
         if value is None or value.strip() not in values:
             return None
     pieces = []
     for literal, attribute in rule.parts:
         pieces.append(literal)
         if attribute is not None:
-            value = _value(desired, attribute)
-            if value is None or not value.strip():
+            filled = _value(desired, attribute)
+            if filled is None or not filled.strip():
                 return None
-            pieces.append(value)
+            pieces.append(filled)
     return " ".join("".join(pieces).split()) or None
 
 
