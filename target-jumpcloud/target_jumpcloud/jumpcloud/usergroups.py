@@ -71,16 +71,18 @@ class UserGroupsAPI(Transport):
     def find_group(self, name: str) -> DirectoryGroup | None:
         """The group of this name (ignoring case, as JumpCloud keeps names unique), if any.
 
-        Filtered by name on the server; a name holding a comma cannot be filtered on (the
-        filter list is comma-separated), so then every group is listed.
+        Filtered by the exact name on the server first (one request); the filter is exact
+        and case-sensitive and cannot hold a comma, so when it finds nothing every group is
+        listed and compared ignoring case.
         """
-        params = {"filter": f"name:eq:{name}"} if "," not in name else None
         wanted = group_key(name)
-        for page in self._pages(GROUPS_PATH, params):
-            for item in page:
-                group = read_group(item)
-                if group is not None and group_key(group.name) == wanted:
-                    return group
+        searches = [{"filter": f"name:eq:{name}"}] if "," not in name else []
+        for params in [*searches, None]:
+            for page in self._pages(GROUPS_PATH, params):
+                for item in page:
+                    group = read_group(item)
+                    if group is not None and group_key(group.name) == wanted:
+                        return group
         return None
 
     def list_group_members(self, group_id: str) -> list[str]:
