@@ -43,6 +43,7 @@ from target_jumpcloud.output.review import ReviewInputError, write_review_page
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.groups import group_removals
 from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.load import load_plan
@@ -188,7 +189,7 @@ class SyncRun:
         return bool(
             self.settings.groups.enabled
             or self._extra_group_names
-            or (reviewed is not None and reviewed.group_ids())
+            or (reviewed is not None and reviewed.ledger_attributes())
         )
 
     def start(self) -> None:
@@ -240,7 +241,9 @@ class SyncRun:
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
         if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
-            mapping["attributes." + self.settings.groups.ledger_attribute] = ""
+            ledgers = [self.settings.groups.ledger_attribute]
+            ledgers += self._reviewed.ledger_attributes() if self._reviewed else []
+            mapping.update(dict.fromkeys((f"attributes.{name}" for name in ledgers), ""))
         return mapping
 
     def _load_directory(self) -> None:
@@ -382,10 +385,12 @@ class SyncRun:
         )
         self.start()
         directory = self.wait_for_directory()
-        drift = check_drift(reviewed.actions, directory)
+        drift = check_drift(reviewed.actions, directory, self.group_snapshot)
         plan = drift.as_plan(
             matched_users=reviewed.matched_users, max_suspensions=self.settings.max_suspensions
         )
+        if self.group_snapshot is not None:  # the group guard counts what is still to remove
+            plan.group_removals = group_removals(plan.actions, self.group_snapshot)
         self.logger.info(
             "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
             "as planned",

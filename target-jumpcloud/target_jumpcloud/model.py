@@ -194,6 +194,7 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     groups: tuple[GroupLine, ...] = ()
     ledger_after: tuple[str, ...] | None = None
     groups_change: GroupsChange | None = None
+    ledger_attribute: str | None = None  # the custom attribute that holds the ledger
 
 
 class RecordResult(msgspec.Struct, kw_only=True, gc=False):

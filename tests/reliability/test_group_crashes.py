@@ -60,7 +60,7 @@ def _run(
     path.write_text(json.dumps(config), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_JUMPCLOUD_")}
     env["TARGET_JUMPCLOUD_BACKOFF_SCALE"] = "0.01"
-    process = subprocess.Popen(  # noqa: S603 - our own target, by the running interpreter
+    process = subprocess.Popen(
         [sys.executable, "-m", "target_jumpcloud", "--config", str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -87,7 +87,7 @@ def _run(
 
 def _state(app: HookedJumpCloud) -> dict[str, Any]:
     """What the groups look like, by name: members by profile id; and each user's ledger."""
-    profile = {u["_id"]: u.get("employeeIdentifier") for u in app.users()}
+    profile = {u["_id"]: str(u.get("employeeIdentifier")) for u in app.users()}
     groups = {g["name"]: sorted(profile[m] for m in g["members"]) for g in app.groups()}
     by_id = {g["id"]: g["name"] for g in app.groups()}
     ledgers = {}

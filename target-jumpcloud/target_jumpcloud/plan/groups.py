@@ -128,6 +128,7 @@ class _GroupPass:
             return action
         action.groups = decision.lines
         action.groups_change = decision.change
+        action.ledger_attribute = self.settings.ledger_attribute
         if decision.ledger_changes:
             action.ledger_after = decision.ledger_after
             action.payload[custom.LIST_FIELD] = self.ledger_list(
@@ -167,6 +168,7 @@ class _GroupPass:
                 groups=decision.lines,
                 ledger_after=decision.ledger_after if decision.ledger_changes else None,
                 groups_change=decision.change,
+                ledger_attribute=self.settings.ledger_attribute,
             )
         result.groups = decision.lines
         return result
