@@ -43,7 +43,7 @@ from target_jumpcloud.output.review import ReviewInputError, write_review_page
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
-from target_jumpcloud.plan.groups import group_removals
+from target_jumpcloud.plan.groups import group_removals, groups_summary
 from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.load import load_plan
@@ -477,6 +477,8 @@ class SyncRun:
             self.settings.max_suspensions,
             plan.matched_users,
         )
+        if self.settings.groups.enabled:
+            self.logger.info("%s", groups_summary(plan.actions))
 
     def _finish(self, results: list[RecordResult], status: str, message: str | None) -> RunReport:
         report = RunReport.from_results(

@@ -108,3 +108,29 @@ def test_a_group_deleted_since_the_plan_is_a_conflict(app, jumpcloud_api_url, tm
     assert "no longer exists" in folake["reason"]
     assert writes(app) == []
     assert user_of(app, "p2")["department"] == "Engineering"
+
+
+def test_the_review_pages_show_each_membership_change(app, jumpcloud_api_url, tmp_path):
+    from target_jumpcloud.output.review import load_review, render_html, render_markdown
+
+    first_sync(app, jumpcloud_api_url)
+    plan_path = tmp_path / "plan.json"
+    report_path = tmp_path / "report.json"
+    run_sync(
+        jumpcloud_api_url,
+        moved(),
+        dry_run=True,
+        plan_path=str(plan_path),
+        report_path=str(report_path),
+    )
+    for source in (plan_path, report_path):
+        review = load_review(source)
+        html = render_html(review)
+        markdown = render_markdown(review)
+        for page in (html, markdown):
+            assert "group &#39;Dept - Finance&#39;" in page or "group 'Dept - Finance'" in page
+            assert "not a member" in page
+        [row] = [r for r in review.rows if r.deel_id == "p2"]
+        shown = {c.attribute: (c.old, c.new) for c in row.changes}
+        assert shown["group 'Dept - Finance'"] == ("not a member", "member")
+        assert shown["group 'Dept - Engineering'"] == ("member", "not a member")

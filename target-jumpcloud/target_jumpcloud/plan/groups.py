@@ -25,6 +25,7 @@ from target_jumpcloud.model import (
     Action,
     ActionKind,
     DesiredUser,
+    GroupChange,
     Outcome,
     RecordResult,
     UserState,
@@ -36,6 +37,7 @@ from target_jumpcloud.sync.groups import (
     decide_groups,
     group_names,
     ledger_raw,
+    names_to_create,
     removals_by_group,
     with_ledger,
 )
@@ -223,3 +225,17 @@ def group_removals(actions: Sequence[Action], snapshot: GroupSnapshot) -> tuple[
         )
     removals.sort(key=lambda r: (-r.removed / max(1, r.members), r.group))
     return tuple(removals)
+
+
+def groups_summary(actions: Sequence[Action]) -> str:
+    """One log line on the plan's memberships: adds, removals, groups to create."""
+    lines = [line for action in actions for line in action.groups]
+    added = sum(1 for line in lines if line.change is GroupChange.ADDED)
+    removed = sum(1 for line in lines if line.change is GroupChange.REMOVED)
+    created = names_to_create(lines)
+    shown = ", ".join(repr(name) for name in created[:5])
+    more = f" and {len(created) - 5} more" if len(created) > 5 else ""  # noqa: PLR2004
+    return (
+        f"Group memberships: {added} to add, {removed} to remove; "
+        f"{len(created)} group(s) to create{': ' + shown + more if created else ''}"
+    )
