@@ -8,9 +8,9 @@ second run next to its report. Groups from HR data (`groups_demo_*`): the rules 
 `Dept - {department}` and `{location} office` make the first sync create and fill the
 groups, an administrator then adds someone to a group by hand, the transfer moves a worker
 between department groups, and the hand-made membership survives. Then it loads the same
-Deel into `output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the data-stack queries. Last, the webhook
-receiver (`webhook_demo`): a termination in Deel is delivered as an event and suspends the
-user within seconds. Then it stops the emulators.
+Deel into `output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the
+data-stack queries. Last, the webhook receiver (`webhook_demo`): a termination in Deel is
+delivered as an event and suspends the user within seconds. Then it stops the emulators.
 """
 
 from __future__ import annotations
