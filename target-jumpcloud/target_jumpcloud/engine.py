@@ -49,7 +49,7 @@ from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
-from target_jumpcloud.sync.groups import group_names, ledger_of
+from target_jumpcloud.sync.groups import ledger_ids, namer_for
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -263,15 +263,7 @@ class SyncRun:
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
             if self._groups is not None:  # the groups the users' ledgers name
-                attribute = self.settings.groups.ledger_attribute
-                self._groups.want_ids(
-                    {
-                        i
-                        for user in users
-                        if user.custom_attributes
-                        for i in ledger_of(user, attribute)
-                    }
-                )
+                self._groups.want_ids(ledger_ids(users, self.settings.groups.ledger_attribute))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._directory_error = exc
 
@@ -330,7 +322,7 @@ class SyncRun:
         self._read_progress.tick(len(self.records))
         groups = self._groups
         if groups is not None and self.settings.groups.enabled and isinstance(record, DesiredUser):
-            groups.want_names(group_names(self.settings.groups.rules, record)[0])
+            groups.want_names(namer_for(self.settings.groups.rules)(record)[0])
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
