@@ -159,6 +159,9 @@ class SyncRun:
         # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
         self._groups: GroupReading | None = None
         self._extra_group_names: list[str] = []
+        groups = settings.groups
+        self._namer = namer_for(groups.rules) if groups.enabled else None
+        self._names_sent: set[tuple[str, ...]] = set()
         #: The groups and the members read, once the plan is made (None: groups are off).
         self.group_snapshot: GroupSnapshot | None = None
 
@@ -320,9 +323,13 @@ class SyncRun:
         """Keep one mapped record for the plan."""
         self.records.append(record)
         self._read_progress.tick(len(self.records))
-        groups = self._groups
-        if groups is not None and self.settings.groups.enabled and isinstance(record, DesiredUser):
-            groups.want_names(namer_for(self.settings.groups.rules)(record)[0])
+        namer = self._namer
+        if namer is not None and isinstance(record, DesiredUser):
+            names = namer(record)[0]
+            if names not in self._names_sent:  # (the same few tuples, 100,000 times)
+                self._names_sent.add(names)
+                if self._groups is not None:
+                    self._groups.want_names(names)
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 

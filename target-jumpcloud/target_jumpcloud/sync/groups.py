@@ -17,6 +17,7 @@ dynamic group) made is never in it, so the sync leaves it alone forever.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -190,17 +191,22 @@ class GroupNamer:
         read = dict.fromkeys(
             a for rule in self.rules for a in (*rule.placeholders, *(c for c, _ in rule.when))
         )
-        self._plain = tuple(a for a in read if custom_name(a) is None)
+        plain = [a for a in read if custom_name(a) is None]
         self._custom = tuple(name for a in read if (name := custom_name(a)) is not None)
-        self._cache: dict[tuple[str | None, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # `DesiredUser.attributes` holds every mapped attribute, and a rule names only those
+        self._key = operator.itemgetter(*plain) if plain else None
+        self._single = len(plain) == 1
+        self._cache: dict[object, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def __call__(self, desired: DesiredUser) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The names and warnings `group_names` gives this worker."""
-        values = desired.attributes
-        key = tuple([values.get(a) for a in self._plain])
+        try:
+            key: object = self._key(desired.attributes) if self._key is not None else ()
+        except KeyError:  # (a record made by hand, without every mapped attribute)
+            return group_names(self.rules, desired)
         if self._custom:
             custom_values = desired.custom_attributes or {}
-            key += tuple([custom_values.get(name) for name in self._custom])
+            key = (key, *[custom_values.get(name) for name in self._custom])
         found = self._cache.get(key)
         if found is None:
             found = group_names(self.rules, desired)
