@@ -381,3 +381,34 @@ def test_faults_on_every_group_endpoint_converge_without_duplicates(app, jumpclo
     app.reset_log()
     run_sync(jumpcloud_api_url, workers, create_missing_groups=True)
     assert writes(app) == []
+
+
+def test_a_removal_that_fails_stays_in_the_ledger_and_the_next_run_finishes_it(
+    app, jumpcloud_api_url
+):
+    ids = first_sync(app, jumpcloud_api_url)
+    engineering = app.find_group("Dept - Engineering")["id"]
+    app.faults.script(
+        "503", method="POST", path=f"/api/v2/usergroups/{engineering}/members", count=50
+    )
+    moved = staff()
+    moved[1] = person(
+        "p2", "Folake", "Adeyemi", work_location="Lagos", department={"id": "d2", "name": "Finance"}
+    )
+    with pytest.raises(Exception, match="failed"):
+        run_sync(jumpcloud_api_url, moved)
+    app.faults.clear()
+    assert ids["p2"] in group_members(app, "Dept - Engineering")
+    assert ids["p2"] in group_members(app, "Dept - Finance")  # the add went through
+    assert engineering in (ledger(user_of(app, "p2")) or "")  # so it is still ours to remove
+    run = run_sync(jumpcloud_api_url, moved)
+    assert ids["p2"] not in group_members(app, "Dept - Engineering")
+    assert entry(run, "p2")["outcome"] == "updated"
+
+
+def test_a_user_whose_create_fails_is_added_to_no_group(app, jumpcloud_api_url):
+    app.faults.script("500", method="POST", path="/api/systemusers", count=100)
+    with pytest.raises(Exception, match="failed"):
+        run_sync(jumpcloud_api_url, [person("p1", "Ada", "Lovelace")], create_missing_groups=True)
+    app.faults.clear()
+    assert app.writes.get("member_add", 0) == 0
