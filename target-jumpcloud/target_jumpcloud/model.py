@@ -244,8 +244,10 @@ _GROUP_ENTRIES_MAX = 10_000
 
 
 def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
-    """The report's `groups` of a record. Users in step share one list per set of lines: a
-    report of 100,000 users holds a few hundred of them, not 300,000 dicts (never mutated).
+    """The report's `groups` of a record (a shared list: never mutate it).
+
+    Users in step share one list per set of lines: a report of 100,000 users holds a few
+    hundred of them, not 300,000 dicts.
     """
     if not lines:
         return []
