@@ -159,6 +159,7 @@ class SyncRun:
         # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
         self._groups: GroupReading | None = None
         self._extra_group_names: list[str] = []
+        self._group_read_wanted = False
         groups = settings.groups
         self._namer = namer_for(groups.rules) if groups.enabled else None
         self._names_sent: set[tuple[str, ...]] = set()
@@ -174,13 +175,15 @@ class SyncRun:
 
     # -- 1. start: key check and directory load ----------------------------------------------
 
-    def want_groups(self, names: Iterable[str]) -> None:
+    def want_groups(self, names: Iterable[str] = ()) -> None:
         """Also read these groups and their members (e.g. a protected group), before `finish`.
 
-        Called before `start`, it also turns the group read on when no rule is set; the
-        snapshot is `group_snapshot` once the plan is made.
+        Called before `start`, it also turns the group read on when no rule is set (with no
+        names: the groups the users' ledgers name, for a leaver step); the snapshot is
+        `group_snapshot` once the directory is loaded (`wait_for_directory`).
         """
         names = list(names)
+        self._group_read_wanted = True
         self._extra_group_names += names
         if self._groups is not None:
             self._groups.want_names(names)
@@ -191,7 +194,7 @@ class SyncRun:
         reviewed = self._reviewed
         return bool(
             self.settings.groups.enabled
-            or self._extra_group_names
+            or self._group_read_wanted
             or (reviewed is not None and reviewed.ledger_attributes())
         )
 

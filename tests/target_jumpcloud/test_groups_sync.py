@@ -412,3 +412,29 @@ def test_a_user_whose_create_fails_is_added_to_no_group(app, jumpcloud_api_url):
         run_sync(jumpcloud_api_url, [person("p1", "Ada", "Lovelace")], create_missing_groups=True)
     app.faults.clear()
     assert app.writes.get("member_add", 0) == 0
+
+
+def test_another_step_can_ask_for_groups_and_the_ledgers_without_rules(app, jumpcloud_api_url):
+    """The API a leaver step uses: `want_groups`, `group_snapshot` and `ledger_of`."""
+    from target_jumpcloud.sync.groups import ledger_of
+
+    ids = first_sync(app, jumpcloud_api_url)
+    protected = app.add_group("Protected", members=[ids["p3"]])
+    app.add_group("Never read")
+    config = {"api_key": KEY, "api_url": jumpcloud_api_url}
+    run = SyncRun(parse_settings(config), fast_client(jumpcloud_api_url))
+    run.want_groups(["Protected"])
+    run.start()
+    directory = run.wait_for_directory()
+    snapshot = run.group_snapshot
+    assert snapshot is not None
+    group = snapshot.by_name("protected")
+    assert group is not None
+    assert snapshot.members_of(protected["id"]) == {ids["p3"]}
+    ada = directory.get(ids["p1"])
+    assert ada is not None
+    in_ledger = ledger_of(ada, LEDGER)
+    assert len(in_ledger) == 3
+    assert all(snapshot.members_of(i) is not None for i in in_ledger)  # read for the ledgers
+    never = app.find_group("Never read")["id"]
+    assert not [e for e in app.requests() if never in e.path]
