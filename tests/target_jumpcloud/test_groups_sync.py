@@ -438,3 +438,13 @@ def test_another_step_can_ask_for_groups_and_the_ledgers_without_rules(app, jump
     assert all(snapshot.members_of(i) is not None for i in in_ledger)  # read for the ledgers
     never = app.find_group("Never read")["id"]
     assert not [e for e in app.requests() if never in e.path]
+
+
+def test_groups_that_cannot_be_read_stop_the_run_before_any_write(app, jumpcloud_api_url):
+    from target_jumpcloud.engine import DirectoryUnavailable
+
+    app.faults.script("503", method="GET", path="/api/v2/usergroups", count=100)
+    with pytest.raises(DirectoryUnavailable, match="Could not load JumpCloud's user groups"):
+        run_sync(jumpcloud_api_url, staff(), create_missing_groups=True)
+    app.faults.clear()
+    assert writes(app) == []
