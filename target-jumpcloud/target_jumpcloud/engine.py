@@ -25,9 +25,10 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.apply.users import apply_plan
+from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
-from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.model import Action, ActionKind, DesiredUser, Outcome, RecordResult
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
@@ -42,10 +43,13 @@ from target_jumpcloud.output.review import ReviewInputError, write_review_page
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.groups import group_removals, groups_summary
+from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.groups import ledger_ids, namer_for
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -54,9 +58,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
+    from target_jumpcloud.model import Plan, RejectedRecord
     from target_jumpcloud.plan.load import LoadedPlan
     from target_jumpcloud.settings.sync_settings import SyncSettings
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.schedules import ScheduledJob
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
@@ -151,6 +156,15 @@ class SyncRun:
         self.plan_time: datetime | None = None
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
+        # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
+        self._groups: GroupReading | None = None
+        self._extra_group_names: list[str] = []
+        self._group_read_wanted = False
+        groups = settings.groups
+        self._namer = namer_for(groups.rules) if groups.enabled else None
+        self._names_sent: set[tuple[str, ...]] = set()
+        #: The groups and the members read, once the plan is made (None: groups are off).
+        self.group_snapshot: GroupSnapshot | None = None
 
     def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
         """The whole run for callers that hold the records already."""
@@ -160,6 +174,29 @@ class SyncRun:
         return self.finish()
 
     # -- 1. start: key check and directory load ----------------------------------------------
+
+    def want_groups(self, names: Iterable[str] = ()) -> None:
+        """Also read these groups and their members (e.g. a protected group), before `finish`.
+
+        Called before `start`, it also turns the group read on when no rule is set (with no
+        names: the groups the users' ledgers name, for a leaver step); the snapshot is
+        `group_snapshot` once the directory is loaded (`wait_for_directory`).
+        """
+        names = list(names)
+        self._group_read_wanted = True
+        self._extra_group_names += names
+        if self._groups is not None:
+            self._groups.want_names(names)
+
+    @property
+    def reads_groups(self) -> bool:
+        """Whether this run reads JumpCloud's groups (rules set, or names asked for)."""
+        reviewed = self._reviewed
+        return bool(
+            self.settings.groups.enabled
+            or self._group_read_wanted
+            or (reviewed is not None and reviewed.ledger_attributes())
+        )
 
     def start(self) -> None:
         """Check the key, then load the JumpCloud users in the background (once)."""
@@ -172,11 +209,17 @@ class SyncRun:
                 "JumpCloud accepted the %s; loading its users in the background",
                 self.client.credential_label,
             )
+            reviewed = self._reviewed
+            if self.reads_groups:  # before the directory thread, which hands it the ledgers
+                self._groups = GroupReading(self.client, self.logger)
+                self._groups.start()
+                self._groups.want_names(self._extra_group_names)
+                if reviewed is not None:
+                    self._groups.want_ids(reviewed.group_ids())
             self._directory_thread = threading.Thread(
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )
             self._directory_thread.start()
-            reviewed = self._reviewed
             if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
                 self._jobs_thread = threading.Thread(
                     target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True
@@ -203,6 +246,10 @@ class SyncRun:
         mapping = dict(self.settings.mapping)
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
+        if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
+            ledgers = [self.settings.groups.ledger_attribute]
+            ledgers += self._reviewed.ledger_attributes() if self._reviewed else []
+            mapping.update(dict.fromkeys((f"attributes.{name}" for name in ledgers), ""))
         return mapping
 
     def _load_directory(self) -> None:
@@ -221,6 +268,8 @@ class SyncRun:
                 progress.tick(len(users))
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
+            if self._groups is not None:  # the groups the users' ledgers name
+                self._groups.want_ids(ledger_ids(users, self.settings.groups.ledger_attribute))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._directory_error = exc
 
@@ -250,7 +299,22 @@ class SyncRun:
                     f"so nothing was planned or written: {jobs_error}"
                 ) from None
             self._directory.jobs = jobs_by_user(self._jobs)
+        if self._groups is not None and self.group_snapshot is None:
+            self.group_snapshot = self._wait_for_groups(self._groups)
         return self._directory
+
+    def _wait_for_groups(self, reading: GroupReading) -> GroupSnapshot:
+        """The groups and members read (the ones still queued are read now)."""
+        try:
+            return reading.finish()
+        except GroupReadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, AuthenticationError):
+                raise cause from None
+            raise DirectoryUnavailable(
+                "Could not load JumpCloud's user groups (group rules are set), so nothing was "
+                f"planned or written: {exc}"
+            ) from None
 
     # -- 2. the desired records ----------------------------------------------------------------
 
@@ -262,6 +326,13 @@ class SyncRun:
         """Keep one mapped record for the plan."""
         self.records.append(record)
         self._read_progress.tick(len(self.records))
+        namer = self._namer
+        if namer is not None and isinstance(record, DesiredUser):
+            names = namer(record)[0]
+            if names not in self._names_sent:  # (the same few tuples, 100,000 times)
+                self._names_sent.add(names)
+                if self._groups is not None:
+                    self._groups.want_names(names)
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
@@ -282,7 +353,7 @@ class SyncRun:
         # instant.
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
-        plan = plan_sync(self.records, directory, options)
+        plan = plan_sync(self.records, directory, options, groups=self.group_snapshot)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -316,10 +387,12 @@ class SyncRun:
         )
         self.start()
         directory = self.wait_for_directory()
-        drift = check_drift(reviewed.actions, directory)
+        drift = check_drift(reviewed.actions, directory, self.group_snapshot)
         plan = drift.as_plan(
             matched_users=reviewed.matched_users, max_suspensions=self.settings.max_suspensions
         )
+        if self.group_snapshot is not None:  # the group guard counts what is still to remove
+            plan.group_removals = group_removals(plan.actions, self.group_snapshot)
         self.logger.info(
             "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
             "as planned",
@@ -334,6 +407,9 @@ class SyncRun:
         """The guard, the dry run or the apply of a plan, then the report."""
         self.plan = plan
         guard_message = plan_guard_message(plan, self.settings.max_suspensions)
+        guard_message = guard_message or group_guard_message(
+            plan, self.settings.groups.max_removal_percent
+        )
         if self.settings.dry_run:
             if guard_message:
                 self.logger.warning("Dry run: %s", guard_message)
@@ -360,6 +436,7 @@ class SyncRun:
             concurrency=self.apply_concurrency,
             on_progress=on_progress,
             stop=self.stop_event,
+            ledger_attribute=self.settings.groups.ledger_attribute,
         )
         failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
         status = STATUS_FAILED_RECORDS if failed else STATUS_COMPLETED
@@ -402,6 +479,8 @@ class SyncRun:
             self.settings.max_suspensions,
             plan.matched_users,
         )
+        if self.settings.groups.enabled:
+            self.logger.info("%s", groups_summary(plan.actions))
 
     def _finish(self, results: list[RecordResult], status: str, message: str | None) -> RunReport:
         report = RunReport.from_results(
@@ -472,4 +551,6 @@ def _planned(action: Action) -> RecordResult:
         changes=dict(action.changes),
         warnings=desired.warnings,
         schedule=action.schedule,
+        groups=action.groups,
+        groups_change=action.groups_change,
     )

@@ -130,6 +130,32 @@ class ActionKind(StrEnum):
     SCHEDULE = (
         "schedule"  # docs/effective-dates.md: scheduled state changes only (no write to the user)
     )
+    GROUPS = "groups"  # docs/groups.md: membership writes only (no write to the user)
+
+
+class GroupChange(StrEnum):
+    """What the run does about one group of a user (docs/groups.md)."""
+
+    ADDED = "added"  # the user is added (and the group joins the ledger)
+    REMOVED = "removed"  # the user is removed (and the group leaves the ledger)
+    KEPT = "kept"  # the user is in it already; nothing written
+    MISSING = "missing"  # JumpCloud has no such group and create_missing_groups is off
+
+
+class GroupLine(msgspec.Struct, frozen=True, gc=False):
+    """One group of a record's plan: its name, its id (None: created by this run), the change."""
+
+    group: str
+    id: str | None
+    change: GroupChange
+
+    def report_entry(self) -> dict[str, str | None]:
+        """The line as the report's `groups` lists it."""
+        return {"group": self.group, "id": self.id, "change": self.change.value}
+
+
+#: The managed groups of a user before and after the run (names, sorted): `changes.groups`.
+GroupsChange = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 class Action(msgspec.Struct, kw_only=True, gc=False):
@@ -162,6 +188,13 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     # reschedule,
     # cancel, keep), applied after the user's own write has succeeded.
     schedule: tuple[Any, ...] = ()
+    # docs/groups.md: the record's group lines; the ledger's group ids after the run when it
+    # changes (None: unchanged; ids of groups this run creates are added once they exist), and
+    # the managed groups' names before and after for the report.
+    groups: tuple[GroupLine, ...] = ()
+    ledger_after: tuple[str, ...] | None = None
+    groups_change: GroupsChange | None = None
+    ledger_attribute: str | None = None  # the custom attribute that holds the ledger
 
 
 class RecordResult(msgspec.Struct, kw_only=True, gc=False):
@@ -179,6 +212,8 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     schedule: tuple[
         Any, ...
     ] = ()  # docs/effective-dates.md: `schedules.JobPlan` lines (the report's `schedule`)
+    groups: tuple[GroupLine, ...] = ()  # docs/groups.md: the report's `groups`
+    groups_change: GroupsChange | None = None  # the report's `changes.groups`
 
     def to_json(self) -> dict[str, Any]:
         """The record as the report writes it (and a plan file lists the records it leaves)."""
@@ -190,14 +225,38 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
             "outcome": self.outcome.value,
             "reason": self.reason,
         }
-        if self.changes:
+        if self.changes or self.groups_change:
             entry["changes"] = {name: [old, new] for name, (old, new) in self.changes.items()}
+            if self.groups_change:
+                before, after = self.groups_change
+                entry["changes"]["groups"] = [list(before), list(after)]
         if self.warnings:
             entry["warnings"] = list(self.warnings)
         entry["schedule"] = [
             line.report_entry() for line in self.schedule
         ]  # docs/effective-dates.md
+        entry["groups"] = _group_entries(self.groups)  # docs/groups.md
         return entry
+
+
+_GROUP_ENTRIES: dict[tuple[GroupLine, ...], list[dict[str, str | None]]] = {}
+_GROUP_ENTRIES_MAX = 10_000
+
+
+def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
+    """The report's `groups` of a record (a shared list: never mutate it).
+
+    Users in step share one list per set of lines: a report of 100,000 users holds a few
+    hundred of them, not 300,000 dicts.
+    """
+    if not lines:
+        return []
+    found = _GROUP_ENTRIES.get(lines)
+    if found is None:
+        found = [line.report_entry() for line in lines]
+        if len(_GROUP_ENTRIES) < _GROUP_ENTRIES_MAX:
+            _GROUP_ENTRIES[lines] = found
+    return found
 
 
 @dataclass(slots=True)
@@ -213,6 +272,8 @@ class Plan:
     matched_users: int  # JumpCloud users matched to a Deel record (the base of a % limit)
     suspensions: int
     suspension_limit: int
+    # docs/groups.md: the memberships removed, by group (`plan.groups.GroupRemoval`s)
+    group_removals: tuple[Any, ...] = ()
 
     @property
     def guard_tripped(self) -> bool:

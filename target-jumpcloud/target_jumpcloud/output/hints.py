@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from target_jumpcloud.model import Outcome
-from target_jumpcloud.plan.build import (
-    REASON_INACTIVE_NEW,
-    REASON_SUPERSEDED_SAME_ID,
-    superseded_by_email_reason,
-)
+from target_jumpcloud.plan.build import REASON_INACTIVE_NEW
+from target_jumpcloud.plan.dedupe import REASON_SUPERSEDED_SAME_ID, superseded_by_email_reason
 from target_jumpcloud.plan.schema import REASON_CHANGED
 
 #: The outcomes that carry a hint.

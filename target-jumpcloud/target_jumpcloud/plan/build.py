@@ -24,8 +24,15 @@ from target_jumpcloud.model import (
     RejectedRecord,
     UserState,
 )
+from target_jumpcloud.plan.dedupe import (
+    dedupe,
+    listed,
+)
+from target_jumpcloud.plan.dedupe import record_result as _result
+from target_jumpcloud.plan.groups import plan_groups
 from target_jumpcloud.plan.guard import count_suspensions
 from target_jumpcloud.settings.effective_dating import EffectiveDating
+from target_jumpcloud.settings.groups import GroupSettings
 from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, STATE_KEY, custom_name
 from target_jumpcloud.settings.sync_settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.sync import custom_attributes as custom
@@ -49,13 +56,12 @@ if TYPE_CHECKING:
 
     from target_jumpcloud.settings.sync_settings import SuspensionLimit, SyncSettings
     from target_jumpcloud.sync.directory import Directory
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.usernames import UsernameTemplate
 
 REASON_ADOPTED = "adopted by email"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
-REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
 REASON_ACTIVATED_NOW = "start date reached: activated now"
-_LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
 
 # Looked up once: an enum member read through its class costs 0.17 µs, per record here.
 _SUSPENDED = UserState.SUSPENDED
@@ -80,6 +86,7 @@ class PlanOptions:
     # enabled).
     effective_dating: EffectiveDating = field(default_factory=EffectiveDating)
     now: dt.datetime | None = None
+    groups: GroupSettings = field(default_factory=GroupSettings)  # docs/groups.md
 
     def __post_init__(self) -> None:
         if self.user_state_on_create is UserState.SUSPENDED:
@@ -102,107 +109,8 @@ class PlanOptions:
             create_only=settings.create_only_attributes,
             username_template=settings.username_template or DEFAULT_USERNAME_TEMPLATE,
             username_max_length=settings.username_max_length,
+            groups=settings.groups,
         )
-
-
-def superseded_by_email_reason(profile_id: str) -> str:
-    """The reason on a record that lost to the one active record with its work email."""
-    return f"superseded by {profile_id} (same work email)"
-
-
-@dataclass
-class Deduplicated:
-    """The stream-wide rules applied: who goes on to matching, who ends here."""
-
-    applied: list[DesiredUser]  # stream order
-    decided: dict[int, RecordResult]  # stream index → skipped/conflict result
-    superseded: dict[str, frozenset[str]]  # winner's profile id → profile ids it superseded
-
-
-def dedupe(records: Sequence[DesiredUser | RejectedRecord]) -> Deduplicated:
-    """Apply the stream-wide rules: rejected records, duplicate profile ids, shared emails.
-
-    - A rejected record is skipped with its validation reason.
-    - The same profile id more than once: the last record counts (even a rejected one: the
-      newest HR data wins and stale data is never applied); earlier ones are skipped.
-    - Surviving valid records sharing a work email (any case): exactly one active → it is
-      used and the others are skipped as superseded by it; otherwise each is a conflict.
-    """
-    last_index: dict[str, int] = {}
-    for index, record in enumerate(records):
-        if record.profile_id is not None:
-            last_index[record.profile_id] = index
-
-    decided: dict[int, RecordResult] = {}
-    first_with_email: dict[str, tuple[int, DesiredUser]] = {}
-    # Only emails held by more than one record get a group (most records have their own).
-    shared_emails: dict[str, list[tuple[int, DesiredUser]]] = {}
-    for index, record in enumerate(records):
-        if isinstance(record, RejectedRecord):
-            decided[index] = _result(record, Outcome.SKIPPED, record.reason)
-        elif last_index[record.profile_id] != index:
-            decided[index] = _result(record, Outcome.SKIPPED, REASON_SUPERSEDED_SAME_ID)
-        else:
-            key = record.email_key
-            entry = (index, record)
-            first = first_with_email.setdefault(key, entry)
-            if first is not entry:
-                shared_emails.setdefault(key, [first]).append(entry)
-
-    superseded: dict[str, frozenset[str]] = {}
-    for group in shared_emails.values():
-        active = [desired for _, desired in group if desired.active]
-        if len(active) == 1:
-            winner = active[0]
-            losers = [(i, d) for i, d in group if d is not winner]
-            reason = superseded_by_email_reason(winner.profile_id)
-            for index, desired in losers:
-                decided[index] = _result(desired, Outcome.SKIPPED, reason)
-            superseded[winner.profile_id] = frozenset(d.profile_id for _, d in losers)
-        else:
-            reason = _shared_email_reason([d for _, d in group], len(active))
-            for index, desired in group:
-                decided[index] = _result(desired, Outcome.CONFLICT, reason)
-
-    applied = [
-        record
-        for index, record in enumerate(records)
-        if index not in decided and isinstance(record, DesiredUser)
-    ]
-    return Deduplicated(applied=applied, decided=decided, superseded=superseded)
-
-
-def _shared_email_reason(group: list[DesiredUser], active: int) -> str:
-    ids = _listed([d.profile_id for d in group])
-    which = "none of them is active" if active == 0 else f"{active} of them are active"
-    return f"work email is shared by {len(group)} records (profile ids {ids}) and {which}"
-
-
-def _listed(items: list[str]) -> str:
-    """A comma list that names at most a few items, so reasons stay one line."""
-    shown = ", ".join(items[:_LISTED_MAX])
-    extra = len(items) - _LISTED_MAX
-    return f"{shown} and {extra} more" if extra > 0 else shown
-
-
-def _result(
-    record: DesiredUser | RejectedRecord,
-    outcome: Outcome,
-    reason: str | None,
-    user: DirectoryUser | None = None,
-    changes: dict[str, Change] | None = None,
-) -> RecordResult:
-    return RecordResult(
-        position=record.position,
-        deel_id=record.profile_id,
-        email=record.email,
-        outcome=outcome,
-        reason=reason,
-        username=user.username if user else None,
-        jumpcloud_id=user.id if user else None,
-        changes=changes or {},
-        warnings=record.warnings if isinstance(record, DesiredUser) else (),
-    )
 
 
 def _user_label(user: DirectoryUser) -> str:
@@ -228,7 +136,7 @@ def _match(
     """
     linked = directory.linked_users(desired.profile_id)
     if len(linked) > 1:
-        users = _listed([_user_label(u) for u in linked])
+        users = listed([_user_label(u) for u in linked])
         return _Match(
             conflict=f"profile id {desired.profile_id} is linked to {len(linked)} "
             f"JumpCloud users ({users})"
@@ -239,7 +147,7 @@ def _match(
     if not holders:
         return _Match()
     if len(holders) > 1:
-        users = _listed([_user_label(u) for u in holders])
+        users = listed([_user_label(u) for u in holders])
         return _Match(
             conflict=f"work email is held by {len(holders)} JumpCloud users ({users}); "
             "cannot tell which one to adopt"
@@ -531,6 +439,7 @@ def plan_sync(
     options: PlanOptions,
     *,
     allocator: UsernameAllocator | None = None,
+    groups: GroupSnapshot | None = None,
 ) -> Plan:
     """Plan the whole run (docs/sync-rules.md); pure and deterministic.
 
@@ -540,7 +449,8 @@ def plan_sync(
     `allocator` (seeded with `directory.usernames()`) to keep it for the applier: it then
     also holds the planned usernames, so a create retried with the next number can never
     take a name planned for someone else. The guard is computed, not enforced:
-    `Plan.guard_tripped` tells the caller.
+    `Plan.guard_tripped` tells the caller. `groups` (the JumpCloud groups and the members
+    read) is needed when group rules are set (docs/groups.md).
     """
     deduped = dedupe(records)
     planner = _Planner(directory, options, deduped.superseded, allocator)
@@ -570,6 +480,13 @@ def plan_sync(
             action.payload or action.changes or action.manager_pending is not None
         ):
             action.kind, action.outcome = ActionKind.UPDATE, Outcome.UPDATED
+    removals: tuple[object, ...] = ()
+    if options.groups.enabled:
+        if groups is None:
+            raise ValueError("group rules are set but no group snapshot was given")
+        actions, results, removals = plan_groups(
+            actions, results, records, directory, groups, options.groups
+        )
     suspensions = count_suspensions(actions)
     matched = len(planner.matched)
     return Plan(
@@ -578,6 +495,7 @@ def plan_sync(
         matched_users=matched,
         suspensions=suspensions,
         suspension_limit=options.max_suspensions.limit_for(matched),
+        group_removals=removals,
     )
 
 

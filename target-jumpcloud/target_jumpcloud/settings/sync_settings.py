@@ -19,6 +19,7 @@ from target_jumpcloud.model import UserState
 from target_jumpcloud.settings.alerting import AlertSettings, read_alert_settings
 from target_jumpcloud.settings.credentials import ServiceAccount, default_token_url
 from target_jumpcloud.settings.effective_dating import EffectiveDating, read_effective_dating
+from target_jumpcloud.settings.groups import GroupSettings, read_group_settings
 from target_jumpcloud.settings.mapping_table import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.settings.username_template import (
     UsernameTemplate,
@@ -177,6 +178,7 @@ class SyncSettings:
         default_factory=EffectiveDating
     )  # docs/effective-dates.md
     alerts: AlertSettings = field(default_factory=AlertSettings)  # docs/alerts.md
+    groups: GroupSettings = field(default_factory=GroupSettings)  # docs/groups.md
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -226,6 +228,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     problems.extend(effective_problems)
     alerts, alert_problems = read_alert_settings(config)
     problems.extend(alert_problems)
+    groups, group_problems = read_group_settings(config, mapping)
+    problems.extend(group_problems)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -264,6 +268,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         review_html=checked(_flag, config, "review_html", default=False),
         effective_dating=effective_dating,
         alerts=alerts,
+        groups=groups,
     )
     if problems:
         raise ConfigError(*problems)

@@ -12,6 +12,10 @@ from singer_sdk import typing as th
 
 from target_jumpcloud.settings.alerting import DEFAULT_NOTIFY_STATE_PATH
 from target_jumpcloud.settings.effective_dating import DEFAULT_TIMEZONE
+from target_jumpcloud.settings.groups import (
+    DEFAULT_LEDGER_ATTRIBUTE,
+    DEFAULT_MAX_GROUP_REMOVAL_PERCENT,
+)
 from target_jumpcloud.settings.sync_settings import (
     DEFAULT_API_URL,
     DEFAULT_MAX_SUSPENSIONS,
@@ -110,6 +114,47 @@ ALERT_SETTINGS: Final = (
             "Write a Prometheus text file here at the end of every run (completed or "
             "stopped), atomically, for node_exporter's textfile collector: records by "
             "outcome, run seconds, last run and last success times, guard tripped, requests."
+        ),
+    ),
+)
+
+#: The group settings (docs/groups.md).
+GROUP_SETTINGS: Final = (
+    th.Property(
+        "group_rules",
+        th.CustomType({"type": ["array", "string", "null"], "items": {"type": "object"}}),
+        description=(
+            'Group memberships from HR data: a list of rules {"group": TEMPLATE, "when": '
+            "{ATTR: VALUE or [VALUES]}}; TEMPLATE names mapped JumpCloud attributes, as in "
+            '"Dept - {department}". Empty (the default): groups are never read or touched. '
+            "See docs/groups.md."
+        ),
+    ),
+    th.Property(
+        "create_missing_groups",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Create a group a rule names that JumpCloud does not have (once, before any "
+            "membership write); off: the record gets a warning instead."
+        ),
+    ),
+    th.Property(
+        "group_ledger_attribute",
+        th.StringType,
+        default=DEFAULT_LEDGER_ATTRIBUTE,
+        description=(
+            "The custom attribute in which each user's groups managed by the sync are "
+            "recorded (group ids, sorted, comma-separated); only those are ever removed."
+        ),
+    ),
+    th.Property(
+        "max_group_removal_percent",
+        th.NumberType,
+        default=DEFAULT_MAX_GROUP_REMOVAL_PERCENT,
+        description=(
+            "Stop before any write when a run would remove more than this share of one "
+            "group's current members, and at least 5 of them (default 20)."
         ),
     ),
 )
@@ -337,6 +382,7 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
     ),
     *EFFECTIVE_DATING_SETTINGS,
     *ALERT_SETTINGS,
+    *GROUP_SETTINGS,
     th.Property(
         "validate_records",
         th.BooleanType,
