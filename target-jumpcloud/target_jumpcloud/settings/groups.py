@@ -26,6 +26,7 @@ from target_jumpcloud.settings.mapping_table import (
     READ_ONLY_KEYS,
     custom_name,
 )
+from target_jumpcloud.shown import shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -104,11 +105,6 @@ def read_group_settings(
         max_removal_percent=percent,
     )
     return settings, problems
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 def _rules(raw: object, allowed: list[str], problems: list[str]) -> tuple[GroupRule, ...]:
@@ -235,7 +231,7 @@ def _when(
         if values is None:
             problems.append(
                 f"{where}: when: {name}: expected a non-empty text or a list of them, "
-                f"got {_shown(value)}"
+                f"got {shown(value, _SHOWN_MAX)}"
             )
             continue
         conditions.append((name, frozenset(values)))
@@ -250,7 +246,7 @@ def _flag(config: Mapping[str, Any], name: str, problems: list[str]) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    problems.append(f"{name}: expected true or false, got {_shown(value)}")
+    problems.append(f"{name}: expected true or false, got {shown(value, _SHOWN_MAX)}")
     return False
 
 
@@ -261,8 +257,8 @@ def _ledger_attribute(raw: object, mapping: Mapping[str, str], problems: list[st
     name = raw.strip() if isinstance(raw, str) else raw
     if not isinstance(name, str) or _CUSTOM_NAME.fullmatch(name) is None:
         problems.append(
-            f"{setting}: {_shown(raw)} is not a custom attribute name (1-{CUSTOM_NAME_LIMIT} "
-            "letters or digits)"
+            f"{setting}: {shown(raw, _SHOWN_MAX)} is not a custom attribute name "
+            f"(1-{CUSTOM_NAME_LIMIT} letters or digits)"
         )
         return DEFAULT_LEDGER_ATTRIBUTE
     for key in mapping:
@@ -290,6 +286,6 @@ def _percent(raw: object, problems: list[str]) -> float:
         except ValueError:
             value = None
     if value is None or not math.isfinite(value) or not 0 <= value <= _PERCENT_MAX:
-        problems.append(f"{setting}: expected a number from 0 to 100, got {_shown(raw)}")
+        problems.append(f"{setting}: expected a number from 0 to 100, got {shown(raw, _SHOWN_MAX)}")
         return DEFAULT_MAX_GROUP_REMOVAL_PERCENT
     return value
