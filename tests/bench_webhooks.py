@@ -5,6 +5,8 @@
   Deel's 5 requests/s limit on in the emulator and the tap pacing itself to it.
 - Cost: a burst of k events for k distinct people costs min(k, ceil(N / 200)) Deel requests,
   with `DEEL_WEBHOOKS_FULL_SYNC_ABOVE` set from N as docs/webhooks.md says (`threshold_for`).
+  A burst of k terminations read one by one costs 2k: each leaver adds the re-hire search
+  (`GET /people?search=EMAIL`); read in full, ceil(N / 200) as any full read.
 
 The receiver is the real `deel-webhooks` process; its sync command the plain pipeline
 `tap-deel | target-jumpcloud` (people only). Run only these rows with
@@ -148,6 +150,39 @@ class Bench:
             bool(seconds) and p95 <= goal,
         )
 
+    def cost_of_leavers(self, k: int, offset: int) -> WebhookRow:
+        """A burst of k terminations: the person requests plus one search per leaver."""
+        people = self.candidates()[offset : offset + k]
+        if len(people) < k:
+            raise RuntimeError(f"only {len(people)} people left for a burst of {k}")
+        self.receiver.wait_idle()
+        for person in people:
+            self.deel.terminate_person(person["id"])
+        syncs_before = len(self.receiver.store().syncs())
+        self.deel.reset_log()
+        answers = self.receiver.sender().burst([worker_updated(p["id"]) for p in people])
+        if {a.status for a in answers} != {200}:
+            raise RuntimeError("a delivery of the burst was refused")
+        self.receiver.wait_health(lambda h: h["pending"] == 0 and h["sync"] == "idle",
+                                  "the burst's sync", timeout=300)  # fmt: skip
+        syncs = self.receiver.store().syncs()
+        new = syncs[: len(syncs) - syncs_before]
+        log = self.deel.requests(path=PEOPLE_PATH)
+        targeted = k <= threshold_for(self.n)
+        expected = 2 * k if targeted else math.ceil(self.n / 200)
+        searches = sum(1 for e in log if "search" in e.query)
+        kinds = "/".join(s.kind for s in new)
+        return WebhookRow(
+            f"cost, burst of {k} terminations ({kinds}, {len(new)} sync)",
+            self.n,
+            f"{len(log)} Deel requests ({searches} searches)",
+            f"= {'k + k leavers' if targeted else 'ceil(N/200)'} = {expected}",
+            len(log) == expected
+            and searches == (k if targeted else 0)
+            and len(new) == 1
+            and all(self.is_suspended(p["id"]) for p in people),
+        )
+
     def cost(self, k: int, offset: int) -> WebhookRow:
         """A burst of k events for k distinct people: Deel requests of the one sync."""
         people = self.candidates()[offset : offset + k]
@@ -189,10 +224,11 @@ def run(
     events: int = 20,
     debounce: float = 1.0,
     bursts: Sequence[int] = (1, 3, 5, 6, 12),
+    leaver_bursts: Sequence[int] = (3,),
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[WebhookRow]:
-    """The latency row and one cost row per burst size."""
+    """The latency row, one cost row per burst size, one per burst of terminations."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-wh-")))
@@ -206,6 +242,9 @@ def run(
         for k in bursts:
             rows.append(bench.cost(k, offset))
             offset += k
+            echo(f"  {rows[-1].scenario}: {rows[-1].value} ({rows[-1].goal})")
+        for k in leaver_bursts:  # (terminated people leave the candidates: no offset)
+            rows.append(bench.cost_of_leavers(k, offset))
             echo(f"  {rows[-1].scenario}: {rows[-1].value} ({rows[-1].goal})")
         return rows
 

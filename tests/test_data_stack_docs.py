@@ -90,7 +90,8 @@ def test_the_job_loads_every_stream_while_the_sync_reads_people_only() -> None:
     assert everything["inherit_from"] == "tap-deel"
     assert everything["select"] == ["*.*"]
     assert plugin("extractors", "tap-deel")["select"] == ["people.*"]
-    assert jobs["deel-to-jumpcloud"] == ["tap-deel target-jumpcloud"]
+    assert jobs["deel-to-jumpcloud"] == ["tap-deel-for-jumpcloud target-jumpcloud"]
+    assert plugin("extractors", "tap-deel-for-jumpcloud")["inherit_from"] == "tap-deel"
 
 
 def test_the_loader_is_the_pypi_target_on_duckdb_1_0_writing_output_in_dev() -> None:

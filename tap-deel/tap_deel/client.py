@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from backoff.types import Details
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BatchConfig
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
 
@@ -356,6 +357,46 @@ class DeelStream(RESTStream[Any]):
             )
         )
 
+    # -- a complete listing: ACTIVATE_VERSION ------------------------------------------------
+
+    @property
+    def lists_everything(self) -> bool:
+        """Whether this run reads the endpoint's whole list (only then can it be complete)."""
+        return True
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        """Hold the ACTIVATE_VERSION the SDK writes as the stream starts, until it is true.
+
+        With `emit_activate_version_messages` on, singer-sdk gives a full-table stream a
+        version (its records carry it) and announces it before the first record. A consumer
+        that reads the message as "this is the whole table" could not then tell a complete
+        listing from one that failed on its first page. So the message waits: it is written
+        after the stream's last message, once the listing ended normally
+        (`_activate_listed_version`), and never for a run that reads only some records,
+        whose records then carry no version either.
+        """
+        if self.lists_everything:
+            self._version_to_activate = full_table_version
+        else:
+            self._version_to_activate = None
+            self._stream_version = None
+
+    def _activate_listed_version(self) -> None:
+        """The listing ended normally: write the ACTIVATE_VERSION held back (if any)."""
+        version, self._version_to_activate = self._version_to_activate, None
+        if version is not None:
+            super()._write_activate_version_message(version)
+
+    #: The version the SDK announced for this run, not yet written (see above).
+    _version_to_activate: int | None = None
+
+    @override
+    def _sync_batches(self, batch_config: BatchConfig, context: Context | None = None) -> None:
+        """The SDK's BATCH loop; after its last BATCH message, the held ACTIVATE_VERSION."""
+        super()._sync_batches(batch_config, context=context)
+        self._activate_listed_version()
+
     @override
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True
@@ -378,6 +419,8 @@ class DeelStream(RESTStream[Any]):
             yield from super()._sync_records(context, write_messages=write_messages)
         finally:
             self._passing_through = False
+        if write_messages:  # (reached only when the listing ended without an error)
+            self._activate_listed_version()
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:

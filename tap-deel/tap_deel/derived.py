@@ -244,3 +244,36 @@ def add_derived_fields(
         for name in unreadable:
             on_unreadable(name)
     return person
+
+
+# -- re-hires: other profiles with the same work email ----------------------------------------
+
+
+def rehire_search_email(person: Person, active_hiring_statuses: Collection[str]) -> str | None:
+    """The work email to look for other profiles by, when reading only some people.
+
+    A re-hire gets a new Deel profile with the old work email. A sync that reads only the
+    old, inactive profile would act on it alone, where a full sync would let the new, active
+    one take over. So for a person who is not active and has a work email, the other
+    profiles with that address are read too; an active person needs none.
+
+    Args:
+        person: A Deel person object.
+        active_hiring_statuses: The setting `active_hiring_statuses`.
+
+    Returns:
+        The person's work email, or None when they are active or have none.
+    """
+    if is_active(person, active_hiring_statuses):
+        return None
+    return work_email(person)
+
+
+def has_work_email(person: Person, email: str) -> bool:
+    """Whether the person's work email is `email`, ignoring case.
+
+    Deel's `search` also finds addresses that merely contain the text (`ann@x.com` finds
+    `joann@x.com`), and names; only this exact match counts as the same address.
+    """
+    own = work_email(person)
+    return own is not None and own.casefold() == email.casefold()

@@ -127,7 +127,24 @@ CONFIG_SCHEMA = th.PropertiesList(
             "GET /people/{id} each, paced and retried like every request; a person Deel "
             "answers 404 for is logged and skipped, and so is one whose type the setting "
             "hiring_types leaves out. Empty or unset: every person (GET /people). The webhook "
-            f"receiver sets it through {PERSON_IDS_ENV_VAR} (a JSON list)."
+            f"receiver sets it through {PERSON_IDS_ENV_VAR} (a JSON list). For a named "
+            "person who is not active and has a work email, every other profile with that "
+            "work email is read too (GET /people?search=, one request each), so a re-hire's "
+            "new profile comes with the old one."
+        ),
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType(nullable=False),
+        default=False,
+        title="Emit ACTIVATE_VERSION messages",
+        description=(
+            "singer-sdk's setting, to say that a stream's records are the whole list: its "
+            "records carry the run's table version, and an ACTIVATE_VERSION message with it "
+            "follows the stream's last message once the listing ended normally. Never with "
+            "person_ids, never after a listing cut short (an error, retries running out, a "
+            "kill). target-jumpcloud needs it to act on accounts no record backs; the "
+            "deel-to-jumpcloud job turns it on."
         ),
     ),
 ).to_dict()

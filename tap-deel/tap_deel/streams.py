@@ -15,7 +15,13 @@ from typing_extensions import override
 
 from tap_deel import schemas
 from tap_deel.client import DeelStream
-from tap_deel.derived import DERIVED_FIELDS, DERIVED_FROM, add_derived_fields
+from tap_deel.derived import (
+    DERIVED_FIELDS,
+    DERIVED_FROM,
+    add_derived_fields,
+    has_work_email,
+    rehire_search_email,
+)
 from tap_deel.errors import PersonNotFoundError
 from tap_deel.pagination import DeelCursorPaginator, DeelOffsetPaginator, parse_body
 from tap_deel.people_by_id import configured_person_ids, person_of, person_path
@@ -26,9 +32,10 @@ from tap_deel.settings import DEFAULT_ACTIVE_HIRING_STATUSES, MAX_PAGE_SIZE
 STREAM_END_KEYWORD = "x-singer-stream-end"
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
     import requests
+    from singer_sdk import metrics
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -85,8 +92,9 @@ class CursorStream(_PagedStream):
 class PeopleStream(OffsetStream):
     """Every person from `GET /people`, plus the derived fields.
 
-    With the setting `person_ids`, only those people, one `GET /people/{id}` each
-    (docs/webhooks.md).
+    With the setting `person_ids`, only those people, one `GET /people/{id}` each, and
+    the other profiles with each named leaver's work email. With the setting
+    `emit_activate_version_messages`, a complete listing ends with ACTIVATE_VERSION.
     """
 
     name = "people"
@@ -137,6 +145,8 @@ class PeopleStream(OffsetStream):
         hiring_types = self.config.get("hiring_types")
         if hiring_types:
             request.params["hiring_types"] = list(hiring_types)  # sent as a repeated key
+        if self._searching_for is not None:  # (the re-hire search, see below)
+            request.params["search"] = self._searching_for
         return request
 
     @override
@@ -164,6 +174,12 @@ class PeopleStream(OffsetStream):
         return configured_person_ids(self.config)
 
     @override
+    @property
+    def lists_everything(self) -> bool:
+        """Only a run without `person_ids` reads everyone (and may say so)."""
+        return self.person_ids is None
+
+    @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The list endpoint's pages, or with `person_ids` one request per person."""
         if self.person_ids is None:
@@ -174,51 +190,133 @@ class PeopleStream(OffsetStream):
     def _request_people_by_id(
         self, person_ids: tuple[str, ...], context: Context | None
     ) -> Iterator[dict[str, Any]]:
-        """`GET /people/{id}` for each id, in order, through the tap's throttle and retries.
+        """`GET /people/{id}` for each id, in order, then the re-hire searches.
 
-        A 404 is one warning line and the next person; so is a person of a type that the
-        setting `hiring_types` leaves out (the list endpoint would not have sent them
-        either). Any other refusal ends the run as on the list endpoint.
+        Every request goes through the tap's throttle and retries. A 404 is one warning line
+        and the next person; so is a person of a type that the setting `hiring_types` leaves
+        out (the list endpoint would not have sent them either). Any other refusal ends the
+        run as on the list endpoint.
+
+        Then, for each person read who is not active and has a work email, the other
+        profiles with that work email (`_people_with_work_email`): a re-hire's new, active
+        profile is then read with the old one, so the target decides between them as it does
+        in a full sync. Each profile is emitted once, whether named or found.
         """
         send = self.request_decorator(self._request)
         flush_output = getattr(self._tap.message_writer, "flush", None)
-        hiring_types = frozenset(self.config.get("hiring_types") or ())
+        emitted: set[str] = set()
+        searches: dict[str, str] = {}  # work email (casefolded) -> as the person has it
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             for person_id in person_ids:
-                prepared = self.build_prepared_request(
-                    method="GET",
-                    url=self.url_base + person_path(person_id),
-                    headers=self.http_headers,
-                )
-                self._fetching_one_person = True
+                person = self._request_one_person(person_id, send, request_counter, context)
+                if person is None:
+                    continue
+                emitted.update({person_id.lower(), str(person.get("id")).lower()})
+                email = rehire_search_email(person, self.active_hiring_statuses)
+                if email is not None:
+                    searches.setdefault(email.casefold(), email)
+                yield person
+                if flush_output is not None:
+                    flush_output()  # a targeted sync is small: each person goes out at once
+            for email in searches.values():
+                for person in self._people_with_work_email(email, send, request_counter, context):
+                    key = str(person.get("id")).lower()
+                    if key in emitted:
+                        continue
+                    emitted.add(key)
+                    yield person
+                if flush_output is not None:
+                    flush_output()
+
+    def _request_one_person(
+        self,
+        person_id: str,
+        send: Callable[..., requests.Response],
+        request_counter: metrics.Counter,
+        context: Context | None,
+    ) -> dict[str, Any] | None:
+        """One `GET /people/{id}`: the person, or None when skipped (404, or `hiring_types`)."""
+        prepared = self.build_prepared_request(
+            method="GET",
+            url=self.url_base + person_path(person_id),
+            headers=self.http_headers,
+        )
+        self._fetching_one_person = True
+        try:
+            response = send(prepared, context)
+        except PersonNotFoundError:
+            self.logger.warning(
+                "Skipping person %s: Deel answered 404 (deleted, or not visible to this token)",
+                person_id,
+            )
+            return None
+        finally:
+            self._fetching_one_person = False
+        self._page_received_at = utc_now()
+        request_counter.increment()
+        self.update_sync_costs(prepared, response, context)
+        person = person_of(parse_body(response))
+        if person is None:  # pragma: no cover - validate_response checked the body
+            return None
+        if not self._of_wanted_type(person):
+            self.logger.info(
+                "Skipping person %s: hiring type %r is not in the setting hiring_types",
+                person_id,
+                person.get("hiring_type"),
+            )
+            return None
+        return person
+
+    def _people_with_work_email(
+        self,
+        email: str,
+        send: Callable[..., requests.Response],
+        request_counter: metrics.Counter,
+        context: Context | None,
+    ) -> list[dict[str, Any]]:
+        """The profiles whose work email is `email` (any case), from `GET /people?search=`.
+
+        Deel's search matches any part of a name or address, so only exact matches of the
+        derived work email are kept. One request, with the list endpoint's parameters
+        (`hiring_types` included); more pages only if Deel found more than a page of matches.
+        Throttle, retries and errors are those of every request; a 404 skips the search
+        with a warning, as it skips a person.
+        """
+        paginator = DeelOffsetPaginator(self.page_size)
+        found: list[dict[str, Any]] = []
+        self._searching_for = email
+        try:
+            while not paginator.finished:
+                prepared = self._prepare_request(context=context, page=paginator)
                 try:
                     response = send(prepared, context)
                 except PersonNotFoundError:
                     self.logger.warning(
-                        "Skipping person %s: Deel answered 404 (deleted, or not visible to "
-                        "this token)",
-                        person_id,
+                        "Skipping the search for other profiles with a leaver's work email: "
+                        "Deel answered 404"
                     )
-                    continue
-                finally:
-                    self._fetching_one_person = False
+                    return found
                 self._page_received_at = utc_now()
                 request_counter.increment()
                 self.update_sync_costs(prepared, response, context)
-                person = person_of(parse_body(response))
-                if person is None:  # pragma: no cover - validate_response checked the body
-                    continue
-                if hiring_types and person.get("hiring_type") not in hiring_types:
-                    self.logger.info(
-                        "Skipping person %s: hiring type %r is not in the setting hiring_types",
-                        person_id,
-                        person.get("hiring_type"),
-                    )
-                    continue
-                yield person
-                if flush_output is not None:
-                    flush_output()  # a targeted sync is small: each person goes out at once
+                for row in self.parse_response(response):
+                    text: object = row  # (Deel's JSON text while passing through: see client)
+                    person = self._parse_row(text) if isinstance(text, bytes) else row
+                    if has_work_email(person, email) and self._of_wanted_type(person):
+                        found.append(person)
+                paginator.advance(response)
+        finally:
+            self._searching_for = None
+        return found
+
+    def _of_wanted_type(self, person: dict[str, Any]) -> bool:
+        """Whether the setting `hiring_types` (when set) lets this person through."""
+        hiring_types = self.config.get("hiring_types")
+        return not hiring_types or person.get("hiring_type") in hiring_types
+
+    #: The work email being searched for (`_people_with_work_email`), else None.
+    _searching_for: str | None = None
 
     #: Set while one person is being fetched: `validate_response` then expects `{data: {}}`.
     _fetching_one_person = False
@@ -227,11 +325,15 @@ class PeopleStream(OffsetStream):
     def validate_response(self, response: requests.Response) -> None:
         """The list endpoint's checks; for one person, a 404 skips and `data` is an object.
 
+        A re-hire search is a list request: the list's checks, but a 404 skips it.
+
         Raises:
-            PersonNotFoundError: Deel answered 404 for one person.
+            PersonNotFoundError: Deel answered 404 for one person, or for a search.
             RetriableAPIError: A person's 2xx answer that is not JSON.
             FatalAPIError: A person's 2xx answer without a `data` object.
         """
+        if self._searching_for is not None and response.status_code == HTTPStatus.NOT_FOUND:
+            raise PersonNotFoundError(self.response_error_message(response))
         if not self._fetching_one_person:
             super().validate_response(response)
             return

@@ -9,6 +9,10 @@ that works here also works against Deel.
 Choices the docs leave open (see the repo's Deel notes):
 - `GET /people` without `limit` returns 50 rows; `page.items_per_page` echoes the limit in effect.
 - Default order is insertion order; `sort_by` sorts stably, nulls last ascending, first descending.
+- `search` ("name or email") keeps the people whose `full_name` or any of their addresses
+  (`emails[]`, and each employment's `email` and `work_email`) contains the text, ignoring case:
+  a substring, so `ann@x.com` also finds `joann@x.com`, and every profile of a re-hire. It is
+  paged, counted and combined with the other filters like the plain list; empty is no filter.
 - The rate limit is a rolling one-second window per organisation (Deel counts per organisation,
   shared by all its tokens; every token here belongs to the one organisation). Only accepted
   requests count: a 429 does not extend the wait, and neither do 401/403 or injected faults.

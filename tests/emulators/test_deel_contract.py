@@ -228,6 +228,50 @@ def test_search_is_a_case_insensitive_substring_of_name_or_any_email(deel, deel_
     assert wang["id"] in people_ids(deel_api_url, {"search": "王"})
 
 
+def test_search_finds_both_profiles_of_a_rehire_and_pages_like_any_list(deel, deel_api_url):
+    """What tap-deel's re-hire check relies on: `search=EMAIL` lists every profile with it."""
+    emails = [(work_email_of(p) or "").casefold() for p in deel.people]
+    email = next(e for e in emails if e and emails.count(e) == 2)
+    pair = [p for p in deel.people if (work_email_of(p) or "").casefold() == email]
+    assert sorted(p["hiring_status"] for p in pair) == ["active", "inactive"]
+    for spelt in (email, email.upper(), email.title()):
+        found = people_ids(deel_api_url, {"search": spelt})
+        assert {p["id"] for p in pair} <= set(found)
+        for person_id in found:  # and only people whose name or an address holds it
+            person = deel.get_person(person_id)
+            assert person is not None
+            assert any(email in text.casefold()
+                       for text in (person["full_name"], *all_emails_of(person)))  # fmt: skip
+    # Paged and counted like the plain list, and combined with the other parameters.
+    everyone = people_ids(deel_api_url, {"search": email, "sort_by": "id"})
+    first = get(deel_api_url, "/people", {"search": email, "sort_by": "id", "limit": 1}).json()
+    assert first["page"] == {"offset": 0, "total_rows": len(everyone), "items_per_page": 1}
+    assert [p["id"] for p in first["data"]] == everyone[:1]
+    assert everyone == sorted(everyone)
+    second = get(deel_api_url, "/people",
+                 {"search": email, "sort_by": "id", "limit": 1, "offset": 1}).json()  # fmt: skip
+    assert [p["id"] for p in second["data"]] == everyone[1:2]
+    (active,) = [p for p in pair if p["hiring_status"] == "active"]
+    filtered = people_ids(deel_api_url, {"search": email, "hiring_types": active["hiring_type"]})
+    assert active["id"] in filtered
+    assert {p["hiring_type"] for p in deel.people if p["id"] in filtered} == {active["hiring_type"]}
+
+
+def test_search_is_a_substring_so_an_address_also_finds_longer_ones(deel, deel_api_url):
+    """Deel matches any part of a name or address: `ann@x` also finds `joann@x`."""
+    short = deel.hire("Ann", "Short", seed=11, work_email="ann@acme.example")
+    longer = deel.hire("Jo", "Longer", seed=12, work_email="joann@acme.example")
+    found = people_ids(deel_api_url, {"search": "ANN@acme.example"})
+    assert short["id"] in found
+    assert longer["id"] in found
+    assert people_ids(deel_api_url, {"search": "joann@"}) == [longer["id"]]
+    # Part of a name matches; the words in another order do not (a substring, not words).
+    assert short["id"] in people_ids(deel_api_url, {"search": "nn sho"})
+    assert people_ids(deel_api_url, {"search": "Short Ann"}) == []
+    # An empty search is no filter.
+    assert len(people_ids(deel_api_url, {"search": ""})) == len(deel.people)
+
+
 def test_sort_by_full_name_both_ways_is_stable(deel, deel_api_url):
     asc = people_ids(deel_api_url, {"sort_by": "full_name", "sort_order": "asc"})
     expected = [p["id"] for p in sorted(deel.people, key=lambda p: p["full_name"].casefold())]

@@ -186,13 +186,43 @@ def test_plan_goes_full_for_another_event_type_or_too_many_people() -> None:
     assert plan_sync([], 50) is None
 
 
-@given(st.integers(1, 300), st.integers(0, 100_000))
-def test_the_threshold_from_n_makes_every_burst_cost_the_minimum(k: int, n: int) -> None:
+@given(st.integers(1, 300), st.integers(0, 100_000), st.data())
+def test_the_threshold_from_n_makes_every_burst_cost_the_minimum(
+    k: int, n: int, data: st.DataObject
+) -> None:
     people = [f"00000000-0000-4000-8000-{i:012d}" for i in range(k)]
     threshold = threshold_for(n)
     plan = plan_sync([worker(p) for p in people], threshold)
     assert plan is not None
-    assert deel_requests(plan, n) == min(k, max(1, math.ceil(n / 200)))
+    full_read = max(1, math.ceil(n / 200))
+    # Without leavers: the fewer of one request per person and one full read.
+    assert deel_requests(plan, n) == min(k, full_read)
+    # Each leaver (inactive, with a work email) adds its re-hire search to a targeted sync
+    # only; a full read costs the same whoever left. Never more than twice the minimum.
+    leavers = data.draw(st.integers(0, k))
+    cost = deel_requests(plan, n, leavers=leavers)
+    assert cost == (k + leavers if k <= threshold else full_read)
+    assert cost <= 2 * min(k, full_read)
+
+
+@given(st.integers(1, 300), st.integers(0, 100_000))
+def test_the_threshold_for_leavers_keeps_every_sync_within_the_full_read(k: int, n: int) -> None:
+    people = [f"00000000-0000-4000-8000-{i:012d}" for i in range(k)]
+    plan = plan_sync([worker(p) for p in people], threshold_for(n, for_leavers=True))
+    assert plan is not None
+    full_read = max(1, math.ceil(n / 200))
+    assert deel_requests(plan, n, leavers=k if plan.kind == "targeted" else 0) <= full_read
+
+
+def test_the_cost_counts_one_search_per_leaver_of_a_targeted_sync() -> None:
+    targeted = SyncPlan("targeted", (P1, P2), "2 people")
+    assert deel_requests(targeted, 1_000) == 2
+    assert deel_requests(targeted, 1_000, leavers=1) == 3
+    assert deel_requests(targeted, 1_000, leavers=2) == 4
+    assert deel_requests(SyncPlan("full", (), "x"), 1_000, leavers=0) == 5
+    for impossible in (-1, 3):
+        with pytest.raises(ValueError, match="leavers"):
+            deel_requests(targeted, 1_000, leavers=impossible)
 
 
 def test_debounce_and_retry_decide_when_a_sync_is_due() -> None:

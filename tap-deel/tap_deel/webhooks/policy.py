@@ -5,9 +5,11 @@
   sync.
 - Coalesce: one sync serves every open event. It reads only the people they name, unless an
   event needs a full read or they name more people than `DEEL_WEBHOOKS_FULL_SYNC_ABOVE`.
-  With the threshold set to ⌈N / 200⌉ (N people in Deel, 200 per page), a sync costs
-  min(k, ⌈N / 200⌉) Deel requests for k people: one request per person below it, one full
-  listing above it.
+  A targeted sync of k people costs k Deel requests, plus one for each of them who turns
+  out to be a leaver (not active, with a work email: tap-deel then searches for other
+  profiles with that address, the re-hire check); a full sync costs ⌈N / 200⌉ (N people in
+  Deel, 200 per page). With the threshold set to ⌈N / 200⌉, a sync without leavers costs
+  min(k, ⌈N / 200⌉), and any sync at most twice that.
 - Retry: after `n` failed syncs in a row the next waits `min(cap, base * 2**(n - 1))`.
 """
 
@@ -79,38 +81,61 @@ def plan_sync(events: Iterable[OpenEvent], full_sync_above: int) -> SyncPlan | N
     return SyncPlan("targeted", tuple(ids), f"{len(ids)} people named by {count} events")
 
 
-def deel_requests(plan: SyncPlan, people_in_deel: int, page_size: int = DEEL_PAGE_SIZE) -> int:
+def deel_requests(
+    plan: SyncPlan,
+    people_in_deel: int,
+    page_size: int = DEEL_PAGE_SIZE,
+    *,
+    leavers: int = 0,
+) -> int:
     """Deel requests the plan's people stream costs, retries aside.
 
     Args:
         plan: The sync.
         people_in_deel: N, the people the list endpoint returns.
         page_size: People per page.
+        leavers: Of a targeted sync's people, those Deel reports not active and with a work
+            email: for each, tap-deel also asks `GET /people?search=EMAIL` for the other
+            profiles with that address (a re-hire's new profile). Only the sync finds out.
 
     Returns:
-        One per person for a targeted sync; ⌈N / page_size⌉ (at least 1) for a full one.
+        For a targeted sync, one per person plus one per leaver; for a full one,
+        ⌈N / page_size⌉ (at least 1), whoever has left.
+
+    Raises:
+        ValueError: `leavers` is negative or more than the people of a targeted sync.
     """
     if plan.kind == "targeted":
-        return len(plan.person_ids)
+        if not 0 <= leavers <= len(plan.person_ids):
+            msg = f"leavers must be between 0 and {len(plan.person_ids)}, got {leavers}"
+            raise ValueError(msg)
+        return len(plan.person_ids) + leavers
     return max(1, math.ceil(people_in_deel / page_size))
 
 
-def threshold_for(people_in_deel: int, page_size: int = DEEL_PAGE_SIZE) -> int:
-    """The `DEEL_WEBHOOKS_FULL_SYNC_ABOVE` at which a sync never costs more than needed.
+def threshold_for(
+    people_in_deel: int, page_size: int = DEEL_PAGE_SIZE, *, for_leavers: bool = False
+) -> int:
+    """The `DEEL_WEBHOOKS_FULL_SYNC_ABOVE` that makes syncs as cheap as the receiver can tell.
 
     Reading k people one by one costs k requests and a full read ⌈N / page_size⌉; with this
     threshold the receiver picks whichever is fewer (a tie reads the people one by one:
-    those requests are smaller).
+    those requests are smaller). Each leaver among the k adds one request to a targeted
+    sync (see `deel_requests`), which the receiver cannot know before the sync reads them,
+    so a targeted sync costs at most twice the full read.
 
     Args:
         people_in_deel: N, e.g. `page.total_rows` of `GET /people`, or the people count of
             the nightly run's report.
         page_size: People per page.
+        for_leavers: Plan for bursts of leavers (each costing two requests): half the
+            threshold, rounded down, so that no sync ever costs more than the full read.
 
     Returns:
-        ⌈N / page_size⌉, at least 1.
+        ⌈N / page_size⌉, at least 1; with `for_leavers`, half of that, rounded down.
     """
-    return max(1, math.ceil(people_in_deel / page_size))
+    full_read = max(1, math.ceil(people_in_deel / page_size))
+    return full_read // 2 if for_leavers else full_read
 
 
 def sync_due_at(
