@@ -23,6 +23,9 @@ the strict side, so that code which passes here also passes against the real ser
 * V2 scheduled user states (`/api/v2/bulk/userstates`) are served as `userstates.py`
   describes. The jobs run on the emulator's clock (`set_time`, `advance`; real time by
   default): before each request, every job whose time has come changes its user's state.
+* V2 user groups and their members (`/api/v2/usergroups`) are served as `usergroups.py`
+  describes, V1 `resetmfa` and `expire` as `credentials.py` does; deleting a user takes it
+  out of every group.
 
 Users are kept in `_id` order (ids are monotonic 24-hex ObjectIds), with dict indexes for the
 unique fields and a small cache of sorted/filtered views, so paging through 100,000 users costs
@@ -41,13 +44,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tests.emulators.base import EmulatorApp, Fault, Request, Response
+from tests.emulators.credentials import ANSWER, CredentialBook
 from tests.emulators.jumpcloud_oauth import (
     DEFAULT_TOKEN_LIFETIME,
     TOKEN_PATH,
     TOKEN_PREFIX,
     TokenAuthority,
 )
-from tests.emulators.userstates import JobBook, RefusedRequestError
+from tests.emulators.jumpcloud_shared import EMAIL, OBJECT_ID, RefusedRequestError, format_millis
+from tests.emulators.usergroups import GroupBook
+from tests.emulators.userstates import JobBook
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -62,8 +68,6 @@ FIRST_OBJECT_ID = 0x66B0F2C4E1A9D3001F000000  # a 2024 timestamp prefix, then a 
 FIRST_UNIX_ID = 5001
 VIEW_CACHE_SIZE = 16
 
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CUSTOM_NAME = re.compile(r"[A-Za-z0-9]{1,31}")
 _AND_FILTER_KEY = re.compile(r"filter(?:\[\d*\])?")
 _OR_FILTER_KEY = re.compile(r"filter\[or\]\[\d*\]")
@@ -287,7 +291,7 @@ def _check_identity(body: dict[str, Json]) -> None:
     """An empty username or a non-address email is refused (assumed: the spec is silent)."""
     if "username" in body and (not body["username"] or any(c.isspace() for c in body["username"])):
         raise _bad("username must be non-empty and contain no whitespace")
-    if "email" in body and not _EMAIL.fullmatch(body["email"]):
+    if "email" in body and not EMAIL.fullmatch(body["email"]):
         raise _bad("email is not a valid email address")
 
 
@@ -311,8 +315,7 @@ def _state_on_update(current: str, state: str | None, suspended: bool | None) ->
 
 def _now_iso() -> str:
     """ISO-8601 UTC with milliseconds and a Z, as JumpCloud writes `created`."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return format_millis(datetime.now(UTC))
 
 
 def _fresh_defaults() -> dict[str, Json]:
@@ -606,6 +609,18 @@ def _project(user: dict[str, Json], names: tuple[str, ...]) -> dict[str, Json]:
     return picked
 
 
+def _control_items(request: Request, what: str) -> tuple[list[dict[str, Json]], bool]:
+    """A control route's body: one object or a list of them (and whether it was a list)."""
+    try:
+        body: Json = json.loads(request.body) if request.body.strip() else None
+    except ValueError:
+        raise _bad("request body is not valid JSON") from None
+    items = body if isinstance(body, list) else [body]
+    if not all(isinstance(item, dict) for item in items):
+        raise _bad(f"send {what} or a list of them")
+    return items, isinstance(body, list)
+
+
 # -- the emulator -----------------------------------------------------------------------------
 
 
@@ -630,7 +645,7 @@ class JumpCloudEmulator(EmulatorApp):
         self.oauth = TokenAuthority(lifetime=token_lifetime, token_prefix=token_prefix)
         for client_id, client_secret in (service_accounts or {}).items():
             self.oauth.add_client(client_id, client_secret)
-        if org_id is not None and not _OBJECT_ID.fullmatch(org_id):
+        if org_id is not None and not OBJECT_ID.fullmatch(org_id):
             raise ValueError("org_id must be a 24-hex organization id")
         if default_state not in ("STAGED", "ACTIVATED"):
             raise ValueError("default_state must be STAGED or ACTIVATED")
@@ -654,6 +669,20 @@ class JumpCloudEmulator(EmulatorApp):
         self.route("GET", r"/api/v2/bulk/userstates", self._guard(self._jobs_list))
         self.route("POST", r"/api/v2/bulk/userstates", self._guard(self._jobs_create))
         self.route("DELETE", r"/api/v2/bulk/userstates/([^/]+)", self._guard(self._jobs_delete))
+        self.route("POST", r"/api/systemusers/([^/]+)/resetmfa", self._guard(self._reset_mfa))
+        self.route("POST", r"/api/systemusers/([^/]+)/expire", self._guard(self._expire))
+        for method, pattern, handler in (
+            ("GET", r"", self._groups_list),
+            ("POST", r"", self._groups_create),
+            ("GET", r"/([^/]+)", self._groups_get),
+            ("PUT", r"/([^/]+)", self._groups_update),
+            ("DELETE", r"/([^/]+)", self._groups_delete),
+            ("GET", r"/([^/]+)/members", self._members_list),
+            ("POST", r"/([^/]+)/members", self._members_change),
+        ):
+            self.route(method, rf"/api/v2/usergroups{pattern}", self._guard(handler))
+        self.route("GET", r"/_emulator/groups", self._control_groups)
+        self.route("POST", r"/_emulator/groups", self._guard(self._control_add_groups))
         self.route("GET", r"/_emulator/jobs", self._control_jobs)
         self.route("POST", r"/_emulator/clock", self._guard(self._control_clock))
         self.route("GET", r"/_emulator/users", self._control_users)
@@ -733,6 +762,71 @@ class JumpCloudEmulator(EmulatorApp):
                 self.job_runs.append(job.json())
             return len(due)
 
+    # -- user groups and credential actions (usergroups.py, credentials.py) ------------------
+
+    def add_group(
+        self, name: str, *, members: Iterable[str] = (), **fields: Json
+    ) -> dict[str, Json]:
+        """Create a user group as POST would (same checks; a dynamic one needs no memberQuery),
+        with `members` (user ids) even when dynamic; no auth, faults or log entry."""
+        with self.lock:
+            body = _json_copy({"name": name, **fields})
+            group = self._groups.seed(body, members, is_user=self._users.__contains__)
+            return self._group_view(group.id)
+
+    def groups(self) -> list[dict[str, Json]]:
+        """Every group as the API writes it, plus `members` (user ids, in joining order)."""
+        with self.lock:
+            return [self._group_view(group.id) for group in self._groups.all()]
+
+    def group(self, group_id: str) -> dict[str, Json] | None:
+        """One group as `groups()` writes it, or None."""
+        with self.lock:
+            try:
+                return self._group_view(group_id)
+            except RefusedRequestError:
+                return None
+
+    def find_group(self, name: str) -> dict[str, Json] | None:
+        """The group of this name (ignoring case, as names are unique), or None."""
+        with self.lock:
+            found = self._groups.find(name)
+            return None if found is None else self._group_view(found.id)
+
+    def set_group_members(self, group_id: str, user_ids: Iterable[str]) -> None:
+        """Replace a group's members, dynamic or not (an administrator's or JumpCloud's hand)."""
+        with self.lock:
+            self._groups.set_members(group_id, user_ids, is_user=self._users.__contains__)
+
+    def add_group_member(self, group_id: str, user_id: str) -> None:
+        """Put one user in a group, as an administrator would (no error if already there)."""
+        with self.lock:
+            members = [*self._groups.require(group_id).members, user_id]
+            self.set_group_members(group_id, members)
+
+    def remove_group_member(self, group_id: str, user_id: str) -> None:
+        """Take one user out of a group, as an administrator would (no error if not there)."""
+        with self.lock:
+            members = [m for m in self._groups.require(group_id).members if m != user_id]
+            self.set_group_members(group_id, members)
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete a group, as an administrator would."""
+        with self.lock:
+            self._groups.delete(group_id)
+
+    def user_groups(self, user_id: str) -> list[str]:
+        """The ids of the groups a user is a member of, in group id order."""
+        with self.lock:
+            return [group.id for group in self._groups.groups_of(user_id)]
+
+    def credential_actions(self, user_id: str) -> dict[str, Json]:
+        """What resetmfa and expire did to a user: `mfa_resets` (count), `last_mfa_reset`
+        (`{"at", "body"}` or None), `password_expirations` (count), `password_expired` and
+        `password_expired_at` (None unless expired now)."""
+        with self.lock:
+            return self._credentials.state(self._require(user_id))
+
     def find_users(self, **equals: Json) -> list[dict[str, Json]]:
         """Copies of the users whose fields equal every given value exactly (missing = None)."""
         with self.lock:
@@ -749,8 +843,8 @@ class JumpCloudEmulator(EmulatorApp):
             ]
 
     def set_users(self, users: list[dict[str, Json]]) -> None:
-        """Replace the directory. Items are validated like POST and may also carry response-only
-        fields (`_id`, `created`, ...), e.g. a snapshot taken with `users()`."""
+        """Replace the directory (its groups go too). Items are validated like POST and may also
+        carry response-only fields (`_id`, `created`, ...), e.g. a snapshot taken with `users()`."""
         with self.lock:
             self._reset_directory()
             try:
@@ -778,7 +872,8 @@ class JumpCloudEmulator(EmulatorApp):
                 self._projected_json(user_id, names)
 
     def clear(self) -> None:
-        """Empty the directory (the request log, faults and write counters stay)."""
+        """Empty the directory: users, jobs, groups and credential records (the request log,
+        faults and write counters stay)."""
         with self.lock:
             self._reset_directory()
 
@@ -797,7 +892,9 @@ class JumpCloudEmulator(EmulatorApp):
 
     @property
     def writes(self) -> dict[str, int]:
-        """Committed API writes by kind: create, update, delete, suspend, activate."""
+        """Committed API writes by kind: create, update, delete, suspend, activate, schedule,
+        cancel, resetmfa, expire, group_create, group_update, group_delete, member_add and
+        member_remove."""
         with self.lock:
             return dict(self._writes)
 
@@ -806,11 +903,13 @@ class JumpCloudEmulator(EmulatorApp):
         self._api_key = api_key.encode()
 
     def counters(self) -> dict[str, Any]:
-        """The base counters plus the directory size, pending jobs, writes by kind and grants."""
+        """The base counters plus the directory size, pending jobs, groups, writes by kind and
+        grants."""
         result = super().counters()
         with self.lock:
             result["users"] = len(self._users)
             result["jobs"] = len(self._jobs)
+            result["groups"] = len(self._groups)
             result["writes"] = dict(self._writes)
         result["grants"] = self.oauth.grants
         return result
@@ -844,7 +943,7 @@ class JumpCloudEmulator(EmulatorApp):
         org = request.headers.get("x-org-id")
         if not org:
             return error_response(401, "Unauthorized: x-org-id is required for this key")
-        if not _OBJECT_ID.fullmatch(org):
+        if not OBJECT_ID.fullmatch(org):
             return error_response(400, "x-org-id is not a valid organization id")
         if org != self.org_id:
             return error_response(400, "x-org-id does not match an organization of this key")
@@ -892,6 +991,8 @@ class JumpCloudEmulator(EmulatorApp):
         self._next_object_id = FIRST_OBJECT_ID
         self._next_unix_id = FIRST_UNIX_ID
         self._jobs = JobBook()  # V2 scheduled user states
+        self._groups = GroupBook()  # V2 user groups and their members
+        self._credentials = CredentialBook()  # MFA resets and password expiries
 
     def _new_id(self) -> str:
         value = self._next_object_id
@@ -901,6 +1002,10 @@ class JumpCloudEmulator(EmulatorApp):
     def _copy(self, user_id: str) -> dict[str, Json]:
         result: dict[str, Json] = json.loads(self._user_json(user_id))
         return result
+
+    def _group_view(self, group_id: str) -> dict[str, Json]:
+        group = self._groups.require(group_id)
+        return {**group.json(), "members": list(group.members)}
 
     def _user_json(self, user_id: str) -> bytes:
         cached = self._json.get(user_id)
@@ -955,7 +1060,7 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad("manager must be the _id of another existing user")
 
     def _require(self, user_id: str) -> dict[str, Json]:
-        user = self._users.get(user_id) if _OBJECT_ID.fullmatch(user_id) else None
+        user = self._users.get(user_id) if OBJECT_ID.fullmatch(user_id) else None
         if user is None:
             raise JumpCloudApiError(404, "User not found")
         return user
@@ -963,7 +1068,9 @@ class JumpCloudEmulator(EmulatorApp):
     def _store_field(self, user: dict[str, Json], name: str, value: Json) -> None:
         """Put one validated body field on a stored user (new objects only, never in place)."""
         if name == "password":  # never kept: only the fact that one was set
-            user["password_date"] = _now_iso()
+            user.update(
+                password_date=_now_iso(), password_expired=False, password_expiration_date=None
+            )
         elif name == "manager" and value is None:
             user.pop("manager", None)
         elif name in ("addresses", "phoneNumbers"):
@@ -1022,7 +1129,7 @@ class JumpCloudEmulator(EmulatorApp):
         extra.pop("id", None)
         if given is None:
             return self._new_id()
-        if not isinstance(given, str) or not _OBJECT_ID.fullmatch(given) or given in self._users:
+        if not isinstance(given, str) or not OBJECT_ID.fullmatch(given) or given in self._users:
             raise _bad(f"seeded _id {given!r} is not a new 24-hex id")
         self._next_object_id = max(self._next_object_id, int(given, 16) + 1)
         return given
@@ -1059,6 +1166,8 @@ class JumpCloudEmulator(EmulatorApp):
         position = bisect.bisect_left(self._order, user_id)
         del self._order[position]
         self._jobs.drop_user(user_id)
+        self._groups.drop_user(user_id)
+        self._credentials.drop_user(user_id)
         self._changed(user_id)
 
     # -- queries ------------------------------------------------------------------------------
@@ -1233,7 +1342,7 @@ class JumpCloudEmulator(EmulatorApp):
             raise _bad(f"unknown field '{unknown[0]}'")
         email = body.get("email", True)
         if not isinstance(email, (bool, str)) or (
-            isinstance(email, str) and not _EMAIL.fullmatch(email)
+            isinstance(email, str) and not EMAIL.fullmatch(email)
         ):
             raise _bad("email must be true, false or an email address")
         with self.lock:
@@ -1254,7 +1363,7 @@ class JumpCloudEmulator(EmulatorApp):
                 limit=request.arg("limit"),
                 skip=request.arg("skip"),
                 userid=request.arg("userid"),
-                filters=request.query.get("filter", []),
+                filters=request.args("filter"),
             )
             return Response(200, [job.json() for job in page])
 
@@ -1271,6 +1380,78 @@ class JumpCloudEmulator(EmulatorApp):
             self._jobs.delete(job_id)
             self._writes["cancel"] += 1
         return Response(204)
+
+    # -- V2 routes: user groups (see usergroups.py) ------------------------------------------
+
+    def _groups_list(self, request: Request) -> Response:
+        with self.lock:
+            page = self._groups.page(
+                limit=request.arg("limit"),
+                skip=request.arg("skip"),
+                filters=request.args("filter"),
+                sort=request.args("sort"),
+                fields=request.args("fields"),
+            )
+        return Response(200, page)
+
+    def _groups_create(self, request: Request) -> Response:
+        body = self._body(request) or {}
+        with self.lock:
+            group = self._groups.create(body)
+            self._writes["group_create"] += 1
+        return Response(201, group)
+
+    def _groups_get(self, request: Request, group_id: str) -> Response:
+        del request
+        with self.lock:
+            return Response(200, self._groups.get(group_id))
+
+    def _groups_update(self, request: Request, group_id: str) -> Response:
+        body = self._body(request) or {}
+        with self.lock:
+            group = self._groups.replace(group_id, body)
+            self._writes["group_update"] += 1
+        return Response(200, group)
+
+    def _groups_delete(self, request: Request, group_id: str) -> Response:
+        del request
+        with self.lock:
+            self._groups.delete(group_id)
+            self._writes["group_delete"] += 1
+        return Response(204)
+
+    def _members_list(self, request: Request, group_id: str) -> Response:
+        with self.lock:
+            page = self._groups.members_page(
+                group_id, limit=request.arg("limit"), skip=request.arg("skip")
+            )
+        return Response(200, page)
+
+    def _members_change(self, request: Request, group_id: str) -> Response:
+        body = self._body(request) or {}
+        with self.lock:
+            op = self._groups.change_member(group_id, body, is_user=self._users.__contains__)
+            self._writes[f"member_{op}"] += 1
+        return Response(204)
+
+    # -- V1 routes: MFA reset and password expiry (see credentials.py) -----------------------
+
+    def _reset_mfa(self, request: Request, user_id: str) -> Response:
+        body = self._body(request, optional=True)
+        with self.lock:
+            user = self._require(user_id)
+            self._replace(user, self._credentials.reset_mfa(user, body, self.now()))
+            self._writes["resetmfa"] += 1
+        return Response(200, raw=ANSWER)
+
+    def _expire(self, request: Request, user_id: str) -> Response:
+        if request.body.strip():
+            raise _bad("the request body must be empty")
+        with self.lock:
+            user = self._require(user_id)
+            self._replace(user, self._credentials.expire(user, self.now()))
+            self._writes["expire"] += 1
+        return Response(200, raw=ANSWER)
 
     # -- control routes (no auth, not logged) -------------------------------------------------
 
@@ -1301,19 +1482,34 @@ class JumpCloudEmulator(EmulatorApp):
         return Response(200, {"now": self.now().isoformat()})
 
     def _control_users(self, request: Request) -> Response:
+        """Every user, each with `_emulator`: its credential actions and group names."""
         del request
-        return Response(200, self.users())
+        with self.lock:
+            users = self.users()
+            for user in users:
+                names = [group.name for group in self._groups.groups_of(user["_id"])]
+                user["_emulator"] = {**self._credentials.state(user), "groups": names}
+        return Response(200, users)
 
     def _control_add(self, request: Request) -> Response:
-        try:
-            body: Json = json.loads(request.body) if request.body.strip() else None
-        except ValueError:
-            raise _bad("request body is not valid JSON") from None
-        items = body if isinstance(body, list) else [body]
-        if not all(isinstance(item, dict) for item in items):
-            raise _bad("send a user object or a list of them")
+        items, many = _control_items(request, "a user object")
         added = [self.add_user(**item) for item in items]
-        return Response(200, added if isinstance(body, list) else added[0])
+        return Response(200, added if many else added[0])
+
+    def _control_groups(self, request: Request) -> Response:
+        del request
+        return Response(200, self.groups())
+
+    def _control_add_groups(self, request: Request) -> Response:
+        """A group or a list: the POST body plus `members` (user ids)."""
+        items, many = _control_items(request, "a group object")
+        added = []
+        for item in items:
+            members = item.pop("members", [])
+            if not isinstance(members, list):
+                raise _bad("members must be a list of user ids")
+            added.append(self.add_group(item.pop("name", None), members=members, **item))
+        return Response(200, added if many else added[0])
 
     def _control_service_accounts(self, request: Request) -> Response:
         try:

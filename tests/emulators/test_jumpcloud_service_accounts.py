@@ -44,6 +44,12 @@ ROUTES = [
     ("POST", "/api/search/systemusers", 200),
     ("GET", "/api/v2/bulk/userstates", 200),  # V2 scheduled states
     ("DELETE", f"/api/v2/bulk/userstates/{MISSING_ID}", 404),
+    ("GET", "/api/v2/usergroups", 200),  # V2 user groups
+    ("POST", "/api/v2/usergroups", 400),  # (an empty body: refused after auth)
+    ("PUT", f"/api/v2/usergroups/{MISSING_ID}", 404),
+    ("POST", f"/api/v2/usergroups/{MISSING_ID}/members", 400),
+    ("POST", f"/api/systemusers/{MISSING_ID}/resetmfa", 404),
+    ("POST", f"/api/systemusers/{MISSING_ID}/expire", 400),  # (a body: refused)
     ("GET", "/api/v2/anything", 404),  # any route takes the token
 ]
 

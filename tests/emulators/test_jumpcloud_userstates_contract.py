@@ -234,6 +234,8 @@ def test_the_list_filters_by_user_and_by_v2_filters(api: Api) -> None:
         JOBS, params=[("filter", "state:eq:SUSPENDED"), ("filter", f"systemUserId:eq:{two}")]
     )
     assert [job["systemUserId"] for job in both.json()] == [two]
+    joined = jobs(api, filter=f"state:eq:SUSPENDED,systemUserId:eq:{two}")  # explode=false
+    assert joined == both.json()
     assert_error(api.get(JOBS, params={"filter": "state:gt:A"}), 400, "not supported")
     assert_error(api.get(JOBS, params={"filter": "color:eq:red"}), 400, "not supported")
 

@@ -14,7 +14,8 @@ strict side, as the V1 routes do, so that code which passes here also passes the
   two jobs then exist, which is exactly what a client must never cause.
 * `GET` answers a bare array in job-id (creation) order: `limit` 1-100 (default 10, above
   100 a 400), `skip` >= 0, `userid`, and V2 filters `field:eq:value` / `field:ne:value` on
-  `state`, `systemUserId` and `scheduledJobId`. No `x-total-count` header (none is declared).
+  `state`, `systemUserId` and `scheduledJobId` (repeated or joined by commas: all must hold).
+  No `x-total-count` header (none is declared).
 * `DELETE /{id}` answers 204 with no body; an unknown id is 404.
 * A job whose time has come is run (the user's state changes) and leaves the list.
 * `scheduledDate` is written as UTC with a `Z`, to the second (`2027-01-04T08:00:00Z`).
@@ -23,55 +24,30 @@ strict side, as the V1 routes do, so that code which passes here also passes the
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from tests.emulators.jumpcloud_shared import (
+    EMAIL,
+    OBJECT_ID,
+    RefusedRequestError,
+    bad,
+    format_seconds,
+    page_slice,
+    parse_date_time,
+    v2_filter,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 JOB_STATES = ("ACTIVATED", "SUSPENDED")
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
 MAX_USERS_PER_JOB = 100  # not documented: the strict reading of "Limited to 100"
 FIRST_JOB_ID = 0x67C0A1B2C3D4E5F600000000
 _BODY_KEYS = frozenset(
     {"user_ids", "state", "start_date", "send_activation_emails", "activation_email_override"}
 )
 _FILTER_FIELDS = ("state", "systemUserId", "scheduledJobId")
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# RFC 3339 (OpenAPI's `date-time`): a date, a time, and an offset or Z.
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|z|[+-]\d{2}:\d{2})")
-
-
-class RefusedRequestError(ValueError):
-    """A request JumpCloud would refuse: `status` and `message` become the error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _bad(message: str) -> RefusedRequestError:
-    return RefusedRequestError(400, message)
-
-
-def format_date(at: dt.datetime) -> str:
-    """`scheduledDate` as the emulator writes it: UTC, to the second, with a Z."""
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_start_date(value: object) -> dt.datetime:
-    """A `start_date` as the spec types it (RFC 3339 date-time with an offset), in UTC."""
-    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
-        raise _bad("start_date must be an RFC 3339 date-time with an offset, e.g. ...T08:00:00Z")
-    try:
-        when = dt.datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise _bad("start_date is not a valid date-time") from None
-    return when.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,40 +63,10 @@ class Job:
         """The `scheduled-userstate-result` object."""
         return {
             "scheduledJobId": self.id,
-            "scheduledDate": format_date(self.at),
+            "scheduledDate": format_seconds(self.at),
             "state": self.state,
             "systemUserId": self.user_id,
         }
-
-
-def _filter(expression: str) -> Callable[[Job], bool]:
-    """A V2 filter `field:op:value` (eq or ne) on one of `_FILTER_FIELDS`."""
-    name, _, rest = expression.partition(":")
-    operator, sep, value = rest.partition(":")
-    if not sep or name not in _FILTER_FIELDS or operator not in ("eq", "ne"):
-        raise _bad(
-            f"filter {expression!r} is not supported: use <field>:eq|ne:<value> on "
-            f"{', '.join(_FILTER_FIELDS)}"
-        )
-
-    def matches(job: Job) -> bool:
-        found = job.json()[name] == value
-        return found if operator == "eq" else not found
-
-    return matches
-
-
-def _int_arg(raw: str | None, name: str, default: int, *, minimum: int, maximum: int | None) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad(f"{name} must be an integer") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise _bad(f"{name} must be {bound}")
-    return value
 
 
 class JobBook:
@@ -155,28 +101,28 @@ class JobBook:
         """`POST /bulk/userstates`: check the body (see the module doc), store one job a user."""
         unknown = sorted(set(body) - _BODY_KEYS)
         if unknown:
-            raise _bad(f"unknown field '{unknown[0]}'")
+            raise bad(f"unknown field '{unknown[0]}'")
         for name in ("user_ids", "state", "start_date"):
             if name not in body:
-                raise _bad(f"{name} is required")
+                raise bad(f"{name} is required")
         user_ids = body["user_ids"]
         if not isinstance(user_ids, list) or not user_ids:
-            raise _bad("user_ids must be a non-empty array of user ids")
+            raise bad("user_ids must be a non-empty array of user ids")
         if len(user_ids) > MAX_USERS_PER_JOB:
-            raise _bad(f"user_ids must hold at most {MAX_USERS_PER_JOB} ids")
+            raise bad(f"user_ids must hold at most {MAX_USERS_PER_JOB} ids")
         for position, user_id in enumerate(user_ids):
-            if not isinstance(user_id, str) or not _OBJECT_ID.fullmatch(user_id):
-                raise _bad(f"user_ids[{position}] must be a 24-hex user id")
+            if not isinstance(user_id, str) or not OBJECT_ID.fullmatch(user_id):
+                raise bad(f"user_ids[{position}] must be a 24-hex user id")
             if not is_user(user_id):
-                raise _bad(f"user_ids[{position}] {user_id} is not a user of this organization")
+                raise bad(f"user_ids[{position}] {user_id} is not a user of this organization")
         if len(set(user_ids)) != len(user_ids):
-            raise _bad("user_ids must not hold the same id twice")
+            raise bad("user_ids must not hold the same id twice")
         state = body["state"]
         if state not in JOB_STATES:
-            raise _bad(f"state must be one of {', '.join(JOB_STATES)}")
-        at = parse_start_date(body["start_date"])
+            raise bad(f"state must be one of {', '.join(JOB_STATES)}")
+        at = parse_date_time(body["start_date"], "start_date")
         if at <= now:
-            raise _bad("start_date must be in the future")
+            raise bad("start_date must be in the future")
         self._check_emails(body, state, len(user_ids))
         return [self.add(user_id, state, at) for user_id in user_ids]
 
@@ -185,15 +131,15 @@ class JobBook:
         send = body.get("send_activation_emails")
         if "send_activation_emails" in body:
             if not isinstance(send, bool):
-                raise _bad("send_activation_emails must be a boolean")
+                raise bad("send_activation_emails must be a boolean")
             if state != "ACTIVATED":
-                raise _bad("send_activation_emails can only be used with scheduled activations")
+                raise bad("send_activation_emails can only be used with scheduled activations")
         if "activation_email_override" in body:
             override = body["activation_email_override"]
-            if not isinstance(override, str) or not _EMAIL.fullmatch(override):
-                raise _bad("activation_email_override must be an email address")
+            if not isinstance(override, str) or not EMAIL.fullmatch(override):
+                raise bad("activation_email_override must be an email address")
             if state != "ACTIVATED" or users != 1:
-                raise _bad(
+                raise bad(
                     "activation_email_override can only be used with a single user_id and a "
                     "scheduled activation"
                 )
@@ -202,15 +148,14 @@ class JobBook:
         self, *, limit: str | None, skip: str | None, userid: str | None, filters: list[str]
     ) -> list[Job]:
         """`GET /bulk/userstates`: one page of the matching jobs, in creation order."""
-        first = _int_arg(skip, "skip", 0, minimum=0, maximum=None)
-        count = _int_arg(limit, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-        tests = [_filter(expression) for expression in filters if expression]
+        window = page_slice(limit, skip)
+        tests = [v2_filter(expression, _FILTER_FIELDS) for expression in filters]
         found = [
             job
             for job in self._jobs.values()
-            if (userid is None or job.user_id == userid) and all(test(job) for test in tests)
+            if (userid is None or job.user_id == userid) and all(test(job.json()) for test in tests)
         ]
-        return found[first : first + count]
+        return found[window]
 
     def delete(self, job_id: str) -> Job:
         """`DELETE /bulk/userstates/{id}`."""
