@@ -24,10 +24,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
+from target_jumpcloud.apply.leavers import StepRunner, apply_out_of_scope, run_record_steps
 from target_jumpcloud.apply.users import apply_plan
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
-from target_jumpcloud.model import Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.model import STEP_PLANNED, Action, ActionKind, Outcome, RecordResult
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
@@ -43,9 +44,11 @@ from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
+from target_jumpcloud.plan.leavers import LeaverInputs, plan_leavers
 from target_jumpcloud.plan.load import load_plan
-from target_jumpcloud.settings.mapping_table import synced_attributes
+from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX, synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.leavers import BOOKKEEPING_ATTRIBUTES
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -152,12 +155,14 @@ class SyncRun:
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
 
-    def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
+    def run(
+        self, records: Iterable[DesiredUser | RejectedRecord], *, complete_input: bool = False
+    ) -> RunReport:
         """The whole run for callers that hold the records already."""
         self.start()
         for record in records:
             self.add(record)
-        return self.finish()
+        return self.finish(complete_input=complete_input)
 
     # -- 1. start: key check and directory load ----------------------------------------------
 
@@ -201,6 +206,8 @@ class SyncRun:
         check needs their values as JumpCloud has them now.
         """
         mapping = dict(self.settings.mapping)
+        # docs/leavers.md: the bookkeeping custom attributes (and so every user's list).
+        mapping.update(dict.fromkeys((CUSTOM_PREFIX + name for name in BOOKKEEPING_ATTRIBUTES), ""))
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
         return mapping
@@ -265,8 +272,11 @@ class SyncRun:
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
-    def finish(self) -> RunReport:
+    def finish(self, *, complete_input: bool = False) -> RunReport:
         """Plan every record, then stop on the guard or the dry run, or apply.
+
+        `complete_input`: the records are the source's whole listing (docs/leavers.md), so
+        the users none of them carries are out of scope; otherwise that check is not made.
 
         Raises:
             DirectoryUnavailable: The directory could not be loaded (nothing written).
@@ -283,6 +293,13 @@ class SyncRun:
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
         plan = plan_sync(self.records, directory, options)
+        inputs = LeaverInputs(
+            self.settings.leavers,
+            complete_input=complete_input,
+            protected_ids=self._protected_ids(complete_input),
+        )
+        plan = plan_leavers(plan, self.records, directory, options, inputs)
+        self._log_directory_check(plan)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -361,13 +378,27 @@ class SyncRun:
             on_progress=on_progress,
             stop=self.stop_event,
         )
+        runner = StepRunner(self.client)
+        applied = run_record_steps(
+            plan.actions,
+            applied,
+            runner,
+            stop=self.stop_event,
+            concurrency=self.apply_concurrency,
+        )
+        directory_failed = 0
+        if plan.directory is not None:
+            directory_failed = apply_out_of_scope(
+                plan.directory, runner, stop=self.stop_event, concurrency=self.apply_concurrency
+            )
         failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
-        status = STATUS_FAILED_RECORDS if failed else STATUS_COMPLETED
+        status = STATUS_FAILED_RECORDS if failed or directory_failed else STATUS_COMPLETED
         report = self._finish([*plan.results, *applied], status, None)
-        if failed:
+        if failed or directory_failed:
+            users = f" and {directory_failed} out-of-scope user(s)" if directory_failed else ""
             raise RecordsFailed(
-                f"{failed} record(s) failed (see the summary above); every other record was "
-                "applied. The final STATE is not emitted; the next run retries them."
+                f"{failed} record(s){users} failed (see the summary above); every other record "
+                "was applied. The final STATE is not emitted; the next run retries them."
             )
         return report
 
@@ -380,6 +411,35 @@ class SyncRun:
             self.logger.error("Could not write the plan to %s: %s", path, exc.strerror or exc)  # noqa: TRY400
         else:
             self.logger.info("Plan %s written to %s", document["plan_id"], written)
+
+    def _protected_ids(self, complete_input: bool) -> frozenset[str]:  # noqa: FBT001
+        """The members of `protected_group` (read only when the out-of-scope check is made)."""
+        if not complete_input or not self.settings.leavers.protected_group:
+            return frozenset()
+        return frozenset()  # TODO(groups): read the group's members
+
+    def _log_directory_check(self, plan: Plan) -> None:
+        check = plan.directory
+        if check is None:
+            return
+        if not check.complete_input:
+            self.logger.info(
+                "The input is not a complete listing (no ACTIVATE_VERSION after the last "
+                "'%s' record): the out-of-scope check was not made",
+                self.settings.worker_stream,
+            )
+            return
+        actions = dict.fromkeys(("reported", "counted", "suspended", "protected"), 0)
+        for user in check.out_of_scope:
+            actions[user.action.value] += 1
+        self.logger.info(
+            "Complete input: %d JumpCloud user(s) out of scope (%s, out_of_scope %s); "
+            "%d unlinked user(s)",
+            len(check.out_of_scope),
+            ", ".join(f"{n} {name}" for name, n in actions.items()),
+            self.settings.leavers.out_of_scope.value,
+            check.unlinked_count,
+        )
 
     def _log_plan(self, plan: Plan) -> None:
         kinds = dict.fromkeys(ActionKind, 0)
@@ -411,6 +471,7 @@ class SyncRun:
             status=status,
             message=message,
             finished_at=utc_now(),
+            directory=self.plan.directory if self.plan is not None else None,
         )
         self.report = report
         report.log_summary(self.logger)
@@ -472,4 +533,5 @@ def _planned(action: Action) -> RecordResult:
         changes=dict(action.changes),
         warnings=desired.warnings,
         schedule=action.schedule,
+        leaver_steps=tuple((step, STEP_PLANNED) for step in action.leaver_steps),
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from target_jumpcloud.atomic import write_atomically
-from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
+from target_jumpcloud.model import REASON_KEPT_SUSPENDED, DirectoryCheck, Outcome, RecordResult
 from target_jumpcloud.sync.managers import missing_manager_id
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class RunReport:
     finished_at: datetime | None = None
     status: str = STATUS_COMPLETED
     message: str | None = None  # why the run stopped short (the guard), if it did
+    # docs/leavers.md: the users no record backs (None: not checked, e.g. a reviewed plan)
+    directory: DirectoryCheck | None = None
 
     @classmethod
     def from_results(
@@ -66,6 +68,7 @@ class RunReport:
         status: str = STATUS_COMPLETED,
         message: str | None = None,
         finished_at: datetime | None = None,
+        directory: DirectoryCheck | None = None,
     ) -> RunReport:
         """A report with the results in stream order (by position)."""
         ordered = sorted(results, key=lambda r: r.position)
@@ -76,6 +79,7 @@ class RunReport:
             finished_at=finished_at,
             status=status,
             message=message,
+            directory=directory,
         )
 
     @property
@@ -146,8 +150,27 @@ class RunReport:
                 f"{len(warned)} record(s) carry warnings (see the report), e.g. "
                 f"{_describe(warned[0])}: {warned[0].warnings[0]}"
             )
+        lines.extend(self._directory_lines(listed))
         if self.message:
             lines.append(self.message)
+        return lines
+
+    def _directory_lines(self, listed: int) -> list[str]:
+        """The out-of-scope users (docs/leavers.md), or that the check was not made."""
+        check = self.directory
+        if check is None:
+            return []
+        if not check.complete_input:
+            return ["out of scope: not checked (the input was not a complete listing)"]
+        if not check.out_of_scope:
+            return []
+        lines = [f"out of scope ({len(check.out_of_scope)} JumpCloud user(s) no record carries):"]
+        lines.extend(
+            f"  {user.username} ({user.jumpcloud_id}, employeeIdentifier "
+            f"{user.employee_identifier}): {user.action.value}, missed {user.missed_runs} "
+            f"run(s){'; ' + user.failed if user.failed else ''}"
+            for user in check.out_of_scope[:listed]
+        )
         return lines
 
     def _missing_manager_lines(self, listed: int) -> list[str]:
@@ -183,6 +206,7 @@ class RunReport:
             "message": self.message,
             "counts": self.counts,
             "records": [r.to_json() for r in self.records],
+            **({"directory": self.directory.to_json()} if self.directory is not None else {}),
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:

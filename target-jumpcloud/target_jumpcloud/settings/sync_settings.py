@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from target_jumpcloud.model import UserState
 from target_jumpcloud.settings.credentials import ServiceAccount, default_token_url
 from target_jumpcloud.settings.effective_dating import EffectiveDating, read_effective_dating
+from target_jumpcloud.settings.leavers import LeaverSettings, read_leaver_settings
 from target_jumpcloud.settings.mapping_table import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.settings.username_template import (
     UsernameTemplate,
@@ -174,6 +175,7 @@ class SyncSettings:
     effective_dating: EffectiveDating = field(
         default_factory=EffectiveDating
     )  # docs/effective-dates.md
+    leavers: LeaverSettings = field(default_factory=LeaverSettings)  # docs/leavers.md
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -221,6 +223,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     dry_run = checked(_flag, config, "dry_run", default=False)
     effective_dating, effective_problems = read_effective_dating(config, dry_run=dry_run)
     problems.extend(effective_problems)
+    leavers, leaver_problems = read_leaver_settings(config)
+    problems.extend(leaver_problems)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -258,6 +262,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         review_html=checked(_flag, config, "review_html", default=False),
         effective_dating=effective_dating,
+        leavers=leavers,
     )
     if problems:
         raise ConfigError(*problems)
