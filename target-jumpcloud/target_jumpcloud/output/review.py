@@ -35,6 +35,13 @@ from markupsafe import Markup, escape
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import ActionKind, Outcome
+from target_jumpcloud.output.review_directory import (
+    DIRECTORY_SCHEMA,
+    STEPS_SCHEMA,
+    DirectoryView,
+    directory_view,
+    read_steps,
+)
 from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
 from target_jumpcloud.plan.schema import CHANGES_SCHEMA, PlanFormatError
 
@@ -108,9 +115,11 @@ REPORT_SCHEMA: Final[dict[str, Any]] = {
                     "reason": _NULLABLE_TEXT,
                     "changes": CHANGES_SCHEMA,
                     "warnings": {"type": "array", "items": {"type": "string"}},
+                    "leaver_steps": STEPS_SCHEMA,
                 },
             },
         },
+        "directory": DIRECTORY_SCHEMA,
     },
 }
 _REPORT_VALIDATOR: Final = jsonschema.Draft202012Validator(REPORT_SCHEMA)
@@ -147,6 +156,7 @@ class ReviewRow:
     reason: str | None
     changes: tuple[ReviewChange, ...] = ()
     warnings: tuple[str, ...] = ()
+    steps: tuple[tuple[str, str], ...] = ()  # leaver steps: (step, result)
 
     @property
     def search(self) -> str:
@@ -169,6 +179,7 @@ class Review:
     rows: list[ReviewRow]
     message: str | None = None
     source: str = field(default="", compare=False)
+    directory: DirectoryView | None = None  # docs/leavers.md: out-of-scope and unlinked users
 
 
 def _ordered_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -193,6 +204,7 @@ def _record_row(record: Mapping[str, Any]) -> ReviewRow:
         reason=record.get("reason"),
         changes=tuple(ReviewChange(name, old, new) for name, (old, new) in changes.items()),
         warnings=tuple(record.get("warnings") or ()),
+        steps=read_steps(record.get("leaver_steps")),
     )
 
 
@@ -219,6 +231,7 @@ def review_from_report(report: Mapping[str, Any], source: str = "") -> Review:
         rows=_by_attention(_record_row(record) for record in report["records"]),
         message=report.get("message"),
         source=source,
+        directory=directory_view(report.get("directory")),
     )
 
 
@@ -249,6 +262,7 @@ def _action_row(action: Mapping[str, Any]) -> ReviewRow:
         reason=action["reason"],
         changes=tuple(changes),
         warnings=tuple(action.get("warnings") or ()),
+        steps=read_steps(action.get("leaver_steps")),
     )
 
 
@@ -294,6 +308,7 @@ def review_from_plan(document: Mapping[str, Any], source: str = "") -> Review:
         rows=_by_attention(rows),
         message=message,
         source=source,
+        directory=directory_view(document.get("directory")),
     )
 
 
@@ -468,7 +483,7 @@ def render_markdown(
             for outcome, title in _SECTIONS
             if grouped[outcome.value]
         ]
-        text = template.render(review=review, sections=sections)
+        text = template.render(review=review, sections=sections, max_rows=max(rows, 1))
         if len(text) <= max_chars or rows == 0:
             return text
         rows //= 2
