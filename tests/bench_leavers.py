@@ -92,9 +92,10 @@ class _World:
         self.deel.reset_log()
         self.jc.reset_log()
         started = time.perf_counter()
-        with (self.folder / "tap.log").open("wb") as tap_err, (
-            self.folder / "target.log"
-        ).open("wb") as target_err:
+        with (
+            (self.folder / "tap.log").open("wb") as tap_err,
+            (self.folder / "target.log").open("wb") as target_err,
+        ):
             producer = subprocess.Popen(
                 [str(BIN / "tap-deel"), "--config", str(tap_path)],
                 stdout=subprocess.PIPE,
@@ -199,8 +200,10 @@ def run(n: int = 2_000, deleted: int = 20, workdir: Path | None = None) -> list[
 def render(rows: Sequence[LeaverRow]) -> list[str]:
     """The table, one line per row."""
     lines = [
-        "scenario                                                    N      Deel  JC reads  "
-        "JC writes                                   s      goal -> met"
+        (
+            "scenario                                                    N      Deel  JC reads  "
+            "JC writes                                   s      goal -> met"
+        )
     ]
     for row in rows:
         writes = ", ".join(f"{v} {k}" for k, v in sorted(row.writes.items())) or "0"

@@ -167,7 +167,7 @@ def test_ten_scheduled_suspensions_between_runs_each_get_their_steps_once(tmp_pa
             w.jc.add_job(account["_id"], "SUSPENDED", at)  # as an earlier run scheduled them
             w.deel.terminate_person(person["id"])
         w.jc.advance(dt.timedelta(minutes=2))  # the jobs fire between the runs
-        assert {w.jc.get_user(a["_id"])["state"] for a in accounts} == {"SUSPENDED"}
+        assert {(w.jc.get_user(a["_id"]) or {}).get("state") for a in accounts} == {"SUSPENDED"}
 
         for attempt in range(2):
             run = run_pipeline(

@@ -4,12 +4,11 @@ the missed-runs count, leaver steps once, failures retried, the guard, dry runs.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from target_jumpcloud.engine import GuardTripped, RecordsFailed
 
-from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.target_jumpcloud.target_io_helpers import (
     person,
     run_target,
@@ -17,6 +16,9 @@ from tests.target_jumpcloud.target_io_helpers import (
     singer_text,
     writes,
 )
+
+if TYPE_CHECKING:
+    from tests.emulators.jumpcloud import JumpCloudEmulator
 
 P1 = "0b4f3a52-1111-4c4c-8c8c-000000000001"
 P2 = "0b4f3a52-2222-4c4c-8c8c-000000000002"

@@ -24,9 +24,9 @@ from target_jumpcloud.model import (
     ActionKind,
     DesiredUser,
     DirectoryCheck,
+    Outcome,
     OutOfScopeAction,
     OutOfScopeUser,
-    Outcome,
     Plan,
     RecordResult,
     UserState,
@@ -275,7 +275,9 @@ def _out_of_scope(user: DirectoryUser, linked: str, inputs: LeaverInputs) -> Out
     if entry.action in {OutOfScopeAction.COUNTED, OutOfScopeAction.SUSPENDED}:
         counted = rules.with_value(items, rules.MISSING_ATTRIBUTE, str(missed))
         entry.payload = {custom.LIST_FIELD: counted}
-        entry.changes = {custom.change_key(rules.MISSING_ATTRIBUTE): (_count_text(stored), str(missed))}
+        entry.changes = {
+            custom.change_key(rules.MISSING_ATTRIBUTE): (_count_text(stored), str(missed))
+        }
         entry.custom_after = tuple(counted)
     if entry.action is OutOfScopeAction.SUSPENDED:
         entry.payload.update(_SUSPEND_PAIR)

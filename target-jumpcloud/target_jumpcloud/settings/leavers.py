@@ -37,7 +37,7 @@ class LeaverStep(StrEnum):
 
     REMOVE_GROUPS = "remove_groups"  # leave every group the sync's ledger names
     RESET_MFA = "reset_mfa"  # POST /systemusers/{id}/resetmfa
-    EXPIRE_PASSWORD = "expire_password"  # POST /systemusers/{id}/expire
+    EXPIRE_PASSWORD = "expire_password"  # noqa: S105 - a step name; POST /systemusers/{id}/expire
 
 
 DEFAULT_LEAVER_STEPS: Final = (LeaverStep.REMOVE_GROUPS,)
