@@ -44,7 +44,7 @@ from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
-from target_jumpcloud.plan.leavers import LeaverInputs, plan_leavers
+from target_jumpcloud.plan.leavers import LeaverInputs, attach_leaver_context, plan_leavers
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX, synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
@@ -337,6 +337,7 @@ class SyncRun:
         plan = drift.as_plan(
             matched_users=reviewed.matched_users, max_suspensions=self.settings.max_suspensions
         )
+        attach_leaver_context(plan.actions, directory)
         self.logger.info(
             "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
             "as planned",

@@ -302,3 +302,57 @@ def test_no_step_with_work_means_no_request(app, jumpcloud_api_url):
     run_target(jumpcloud_api_url, singer_text([left]))
     assert [e.method for e in _writes_to(app, ada)] == ["PUT"]  # the suspension only
     assert _custom(app, ada) == {}
+
+
+def _apply_plan(api_url: str, plan_path: str, report_path: str, **settings: Any) -> None:
+    from tests.target_jumpcloud.target_io_helpers import make_target
+
+    target = make_target(api_url, apply_plan=plan_path, report_path=report_path, **settings)
+    target.listen_after_start(None)
+
+
+def test_a_plan_lists_the_out_of_scope_suspension_and_the_steps_and_is_applied_exactly(
+    app, jumpcloud_api_url, tmp_path
+):
+    gone = _seed_team(app)
+    ada_left = person(P1, "Ada", "Lovelace", active=False)
+    ada = app.find_users(employeeIdentifier=P1)[0]["_id"]
+    run_target(jumpcloud_api_url, _complete([ada_left, ALAN]), **SUSPEND, dry_run=False)
+    app.reset_log()
+    # Ada was suspended by the run above; GONE was counted once. Now a reviewed plan.
+    plan_path = str(tmp_path / "plan.json")
+    report_path = str(tmp_path / "report.json")
+    settings = {**SUSPEND, "leaver_steps": ["reset_mfa"]}
+    run_target(
+        jumpcloud_api_url,
+        _complete([ada_left, ALAN]),
+        dry_run=True,
+        plan_path=plan_path,
+        report_path=report_path,
+        **settings,
+    )
+    assert writes(app) == []
+    document = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    (action,) = [a for a in document["actions"] if a.get("out_of_scope")]
+    assert (action["kind"], action["jumpcloud_id"], action["deel_id"]) == ("suspend", gone, GONE)
+    assert action["attributes"] == {"attributes.deelSyncMissing": {"before": "1", "after": "2"}}
+    assert action["leaver_steps"] == ["reset_mfa"]
+    ada_action = next(a for a in document["actions"] if a["jumpcloud_id"] == ada)
+    assert ada_action["leaver_steps"] == ["reset_mfa"]  # suspended before, steps never recorded
+    assert document["directory"]["out_of_scope"][0]["action"] == "suspended"
+
+    _apply_plan(jumpcloud_api_url, plan_path, report_path, **settings)
+    user = app.get_user(gone)
+    assert user["state"] == "SUSPENDED"
+    assert _custom(app, gone)["deelSyncMissing"] == "2"
+    assert _custom(app, gone)["deelSyncLeaver"]
+    assert app.credential_actions(gone)["mfa_resets"] == 1
+    assert app.credential_actions(ada)["mfa_resets"] == 1
+    records = {r["jumpcloud_id"]: r for r in _report(tmp_path)["records"]}
+    assert records[gone]["outcome"] == "suspended"
+    assert records[gone]["leaver_steps"] == [{"step": "reset_mfa", "result": "done"}]
+
+    app.reset_log()
+    _apply_plan(jumpcloud_api_url, plan_path, report_path, **settings)  # the same plan again
+    assert writes(app) == []
+    assert app.credential_actions(gone)["mfa_resets"] == 1

@@ -235,6 +235,8 @@ def _apply_one(
         action.kind is ActionKind.SCHEDULE
     ):  # docs/effective-dates.md: its jobs are applied after every write
         return _result(action, action.outcome, reason=action.reason)
+    if not action.payload and action.leaver_steps:  # docs/leavers.md: only steps to run
+        return _result(action, action.outcome, reason=action.reason, changes=action.changes)
     return _update(action, client)
 
 

@@ -35,15 +35,14 @@ from markupsafe import Markup, escape
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import ActionKind, Outcome
-from target_jumpcloud.output.review_directory import (
+from target_jumpcloud.output.review_directory import DirectoryView, directory_view, read_steps
+from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
+from target_jumpcloud.plan.schema import (
+    CHANGES_SCHEMA,
     DIRECTORY_SCHEMA,
     STEPS_SCHEMA,
-    DirectoryView,
-    directory_view,
-    read_steps,
+    PlanFormatError,
 )
-from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
-from target_jumpcloud.plan.schema import CHANGES_SCHEMA, PlanFormatError
 
 if TYPE_CHECKING:
     import os

@@ -2,63 +2,17 @@
 
 A report's (or a plan's) `directory` section: whether the input was a complete listing, the
 out-of-scope users with what the run does to them, and the unlinked users. The pages show
-both lists below the records; this module reads the section and checks its shape.
+both lists below the records; this module reads the section (its shape is checked by
+`plan.schema.DIRECTORY_SCHEMA`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-_TEXT: Final = {"type": "string"}
-_NULLABLE_TEXT: Final = {"type": ["string", "null"]}
-#: `[{"step", "result"}]` on a record, an action or an out-of-scope user.
-STEPS_SCHEMA: Final[dict[str, Any]] = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["step", "result"],
-        "properties": {"step": _TEXT, "result": _TEXT},
-    },
-}
-#: The `directory` section as the report and the plan file write it.
-DIRECTORY_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["complete_input", "out_of_scope", "unlinked"],
-    "properties": {
-        "complete_input": {"type": "boolean"},
-        "note": _NULLABLE_TEXT,
-        "out_of_scope": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["jumpcloud_id", "username", "employeeIdentifier", "action"],
-                "properties": {
-                    "jumpcloud_id": _TEXT,
-                    "username": _TEXT,
-                    "email": _NULLABLE_TEXT,
-                    "employeeIdentifier": _TEXT,
-                    "missed_runs": {"type": "integer", "minimum": 0},
-                    "action": _TEXT,
-                    "reason": _NULLABLE_TEXT,
-                    "error": _NULLABLE_TEXT,
-                    "leaver_steps": STEPS_SCHEMA,
-                },
-            },
-        },
-        "unlinked": {
-            "type": "object",
-            "required": ["count", "first"],
-            "properties": {
-                "count": {"type": "integer", "minimum": 0},
-                "first": {"type": "array", "items": _TEXT},
-            },
-        },
-    },
-}
 
 
 def read_steps(value: object) -> tuple[tuple[str, str], ...]:

@@ -289,3 +289,24 @@ def _out_of_scope(user: DirectoryUser, linked: str, inputs: LeaverInputs) -> Out
 
 def _count_text(stored: int) -> str | None:
     return str(stored) if stored else None
+
+
+def attach_leaver_context(
+    actions: Sequence[Action],
+    directory: Directory,
+    ledger_attribute: str = rules.DEFAULT_LEDGER_ATTRIBUTE,
+) -> None:
+    """Give a reviewed plan's actions with leaver steps their ledger and custom list.
+
+    A plan file names the steps, not the user's list (which is read again when the plan is
+    applied): the groups to leave and the list the steps' record is added to come from the
+    directory as it is now.
+    """
+    for action in actions:
+        if not action.leaver_steps:
+            continue
+        user = directory.get(action.user_id or "")
+        items = rules.custom_list(user) if user is not None else ()
+        sent = action.payload.get(custom.LIST_FIELD)
+        action.ledger = rules.read_ledger(items, ledger_attribute)
+        action.custom_after = tuple(sent if isinstance(sent, list) else items)

@@ -30,6 +30,7 @@ from target_jumpcloud.settings.sync_settings import (
     parse_plan_max_age_hours,
 )
 from target_jumpcloud.sync import custom_attributes as custom
+from target_jumpcloud.sync.leavers import without
 from target_jumpcloud.sync.schedules import JobChange, JobPlan
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     last_name: str | None = None
     schedule: tuple[JobPlan, ...] = ()  # docs/effective-dates.md: the reviewed job lines
     manager: ManagerChange | None = None
+    leaver_steps: tuple[str, ...] = ()  # docs/leavers.md: run once the write succeeded
 
     @property
     def outcome(self) -> Outcome:
@@ -145,6 +147,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     manager.get("after_deel_id"),
                 )
             ),
+            leaver_steps=tuple(document.get("leaver_steps") or ()),
         )
 
     def to_action(
@@ -233,6 +236,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             reason=self.reason if reason is None else reason,
             manager_pending=pending,
             schedule=lines,
+            leaver_steps=self.leaver_steps,
         )
 
     def _set_custom_list(
@@ -248,6 +252,11 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                 "without the user's current list"
             )
         merged, _ = custom.merge(customs, custom_list)
+        # An entry whose `after` is null removes the attribute (the leaver bookkeeping,
+        # docs/leavers.md); a mapped value is never planned empty.
+        removed = [name for name, value in customs.items() if value is None]
+        if removed:
+            merged = without(merged if merged is not None else custom_list, removed) or merged
         if merged is not None:
             payload[CUSTOM_FIELD] = merged
 
