@@ -53,7 +53,8 @@ def test_complete_only_after_the_last_worker_record(jumpcloud_api_url, messages,
     target = run_target(jumpcloud_api_url, _lines(*messages))
     assert target.complete_input is complete
     plan = target.sync_run.plan
-    assert plan is not None and plan.directory is not None
+    assert plan is not None
+    assert plan.directory is not None
     assert plan.directory.complete_input is complete
 
 
