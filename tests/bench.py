@@ -300,6 +300,12 @@ class _DeelHost:
         self.deel.prewarm()
         return {"update": changed + terminated, "create": new, "people": len(self.deel.people)}
 
+    def groups_call(self, name: str, **kwargs: Any) -> Any:
+        """A group scenario's command (tests/bench_groups.py), run in this emulator's process."""
+        from tests import bench_groups
+
+        return getattr(bench_groups, f"deel_{name}")(self, **kwargs)
+
     def move_last_days(self, *, moved: int, cancelled: int) -> list[str]:
         """HR moves future leavers' last days a week later and cancels terminations.
 
@@ -393,6 +399,12 @@ class _JumpCloudHost:
             "post_floor": sum(math.ceil(users / JUMPCLOUD_PAGE) for users in per_pair.values()),
             "suspended": sum(1 for u in self.jumpcloud.users() if u.get("state") == "SUSPENDED"),
         }
+
+    def groups_call(self, name: str, **kwargs: Any) -> Any:
+        """A group scenario's command (tests/bench_groups.py), run in this emulator's process."""
+        from tests import bench_groups
+
+        return getattr(bench_groups, f"jumpcloud_{name}")(self.jumpcloud, **kwargs)
 
     def job_pairs_of(self, profile_ids: list[str]) -> int:
         """Distinct (state, instant) among the jobs of these workers' users."""
@@ -657,9 +669,17 @@ class Workspace:
         return PipelineRun(wall, tap_proc, None, int(out.strip() or 0), None)
 
     def run_pipeline(
-        self, *, paced: bool, dry_run: bool, settings: dict[str, Any] | None = None
+        self,
+        *,
+        paced: bool,
+        dry_run: bool,
+        settings: dict[str, Any] | None = None,
+        target_exit: int = 0,
     ) -> PipelineRun:
-        """`tap-deel | target-jumpcloud`, as Meltano runs them (`settings`: more target config)."""
+        """`tap-deel | target-jumpcloud`, as Meltano runs them (`settings`: more target config).
+
+        `target_exit`: the exit code the target is expected to end with (a tripped guard's).
+        """
         tap_config, catalog = self.tap_config(paced=paced), self.catalog()
         target_config = self.target_config(dry_run=dry_run, settings=settings)
         report_path = self.folder / "report.json"
@@ -686,7 +706,7 @@ class Workspace:
             wall = time.perf_counter() - started
         if tap_proc.code:
             raise RuntimeError(f"tap-deel exited {tap_proc.code}; see {tap_log}:\n{_tail(tap_log)}")
-        if target_proc.code:
+        if target_proc.code != target_exit:
             raise RuntimeError(
                 f"target-jumpcloud exited {target_proc.code}; see {target_log}:\n"
                 f"{_tail(target_log)}"
@@ -1241,13 +1261,13 @@ def machine() -> dict[str, str]:
 
 # -- main ----------------------------------------------------------------------------------------
 
-SCENARIOS = ("tap", "sync", "managers", "effective", "scaling", "cpu")
+SCENARIOS = ("tap", "sync", "managers", "effective", "scaling", "cpu", "groups", "groups-cpu")
 # `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py), the plan
 # files' and review pages' (tests/bench_plan.py) and the leavers' (tests/bench_leavers.py).
 ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan", "leavers")
 
 
-def run(
+def run(  # noqa: PLR0912 - one branch per scenario
     *,
     n_sync: int = 10_000,
     n_cpu: int = 100_000,
@@ -1295,6 +1315,10 @@ def run(
             for n in scaling:
                 bench.workforce(n, seed=n)
                 bench.cpu(n, scenario="scaling")
+        if "groups" in scenarios or "groups-cpu" in scenarios:  # docs/groups.md
+            from tests.bench_groups import run_groups
+
+            run_groups(bench, scenarios, n_sync=n_sync, n_cpu=n_cpu)
         if "cpu" in scenarios or "tap" in scenarios:
             bench.workforce(n_cpu, seed=3)
             if "tap" in scenarios:

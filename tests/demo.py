@@ -4,12 +4,15 @@ It starts both emulators with a seeded workforce, runs `meltano run deel-to-jump
 first sync creates everyone), changes Deel the way HR does in a day (a promotion, a transfer,
 a termination, a new hire whose name collides, a worker with no work email), runs the job
 again, prints each run's summary and the resulting directory and writes the review page of the
-second run next to its report. Then it loads the same Deel into `output/deel.duckdb`
-(`meltano run deel-to-duckdb`) and prints one of the data-stack queries. Last, the webhook
+second run next to its report. Groups from HR data (`groups_demo_*`): the rules `All staff`,
+`Dept - {department}` and `{location} office` make the first sync create and fill the
+groups, an administrator then adds someone to a group by hand, the transfer moves a worker
+between department groups, and the hand-made membership survives. Then it loads the same
+Deel into `output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the
+data-stack queries. Then `leavers_demo`: a worker deleted in Deel is reported as out of scope
+on the next run and suspended on the one after (`out_of_scope: suspend`). Last, the webhook
 receiver (`webhook_demo`): a termination in Deel is delivered as an event and suspends the
-user within seconds. Before that, `leavers_demo`: a worker deleted in Deel is reported as out
-of scope on the next run and suspended on the one after (`out_of_scope: suspend`). Then it
-stops the emulators.
+user within seconds. Then it stops the emulators.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ DEMO_QUERY = "without_work_email"
 DEFAULT_DETAIL = {"created": "new user", "suspended": "terminated in Deel"}
 # Reasons that repeat every night and are summarised as counts rather than listed.
 REPEATING_REASONS = ("inactive and not in JumpCloud", "no work email (work_email is empty)")
+# Groups from HR data (docs/groups.md): the demo's rules, and the groups summary.
+GROUP_RULES = [
+    {"group": "All staff"},
+    {"group": "Dept - {department}"},
+    {"group": "{location} office"},
+]
 # Effective dates: a STAGED user whose start date has passed is reported every night.
 STILL_STAGED = "the user is still STAGED; left to the administrator"
 
@@ -229,6 +238,61 @@ def print_directory(jumpcloud_url: str, touched: set[str]) -> None:
         print("  ".join(pad(v, w) for v, w in zip(row[:-1], widths, strict=True)) + row[-1])
 
 
+# -- groups from HR data (docs/groups.md) ---------------------------------------------------------
+
+
+def _jumpcloud_users(jumpcloud_url: str) -> list[dict[str, Any]]:
+    """Every user, each with `_emulator.groups` (the names of the groups it is in)."""
+    answer = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10)
+    users: list[dict[str, Any]] = answer.json()
+    return users
+
+
+def groups_demo_after_first_sync(jumpcloud_url: str) -> tuple[str, str]:
+    """Print the groups the first sync made; then an administrator adds someone by hand.
+
+    The someone is a worker outside Engineering, added to `Dept - Engineering` through the
+    API as the admin console would. Returns (their username, the group).
+    """
+    groups = requests.get(f"{jumpcloud_url}/_emulator/groups", timeout=10).json()
+    print(f"\n=== Groups from HR data: the first sync made {len(groups)} groups ===")
+    for group in sorted(groups, key=lambda g: (-len(g["members"]), g["name"])):
+        print(f"  {len(group['members']):>4} members  {group['name']}")
+    engineering = next(g for g in groups if g["name"] == "Dept - Engineering")
+    outsider = next(
+        u
+        for u in _jumpcloud_users(jumpcloud_url)
+        if u.get("department") not in {None, "Engineering"} and u["state"] != "SUSPENDED"
+    )
+    requests.post(
+        f"{jumpcloud_url}/api/v2/usergroups/{engineering['id']}/members",
+        json={"op": "add", "type": "user", "id": outsider["_id"]},
+        headers={"x-api-key": JUMPCLOUD_KEY},
+        timeout=10,
+    ).raise_for_status()
+    print(
+        f"  an administrator adds {outsider['username']} ({outsider.get('department')}) "
+        "to 'Dept - Engineering' by hand"
+    )
+    return outsider["username"], engineering["name"]
+
+
+def groups_demo_after_second_sync(
+    jumpcloud_url: str, touched: set[str], by_hand: tuple[str, str]
+) -> None:
+    """Print the groups of the workers HR changed today, and the hand-made membership."""
+    users = _jumpcloud_users(jumpcloud_url)
+    print("\n=== Groups from HR data: after the second sync ===")
+    for user in users:
+        if (user.get("email") or "").lower() in {e.lower() for e in touched}:
+            names = ", ".join(sorted(user["_emulator"]["groups"])) or "(none)"
+            print(f"  {user['username']:<28} {user.get('department') or '':<14} {names}")
+    username, group = by_hand
+    kept = any(u["username"] == username and group in u["_emulator"]["groups"] for u in users)
+    verdict = "still there: the sync only removes memberships it made" if kept else "GONE"
+    print(f"  {username} in {group!r} (added by hand): {verdict}")
+
+
 def load_into_duckdb(env: dict[str, str]) -> None:
     """Load every Deel stream into a fresh output/deel.duckdb and print one documented query."""
     print("\n=== Data stack: meltano run deel-to-duckdb ===", flush=True)
@@ -297,6 +361,9 @@ def main() -> None:
             # Effective dates (docs/effective-dates.md): jobs on the start date and last day.
             "TARGET_JUMPCLOUD_EFFECTIVE_DATING": "true",
             "TARGET_JUMPCLOUD_ACTIVATE_ON_START_DATE": "true",
+            # Groups from HR data (docs/groups.md)
+            "TARGET_JUMPCLOUD_GROUP_RULES": json.dumps(GROUP_RULES),
+            "TARGET_JUMPCLOUD_CREATE_MISSING_GROUPS": "true",
         }
         print(
             f"Emulators up: Deel {deel_url} ({WORKERS} workers, seed {SEED}), "
@@ -304,8 +371,10 @@ def main() -> None:
         )
         add_dated_workers(deel_url)
         run_job("First sync", env)
+        by_hand = groups_demo_after_first_sync(jumpcloud_url)
         touched = change_deel(deel_url)
         run_job("Second sync", env)
+        groups_demo_after_second_sync(jumpcloud_url, touched, by_hand)
         print_directory(jumpcloud_url, {email.lower() for email in touched})
         print(f"\nThe last run's full report: {REPORT.relative_to(ROOT)}")
         page = REPORT.with_suffix(".html")  # written by the run (review_html in meltano.yml)

@@ -26,9 +26,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.apply.leavers import StepRunner, apply_out_of_scope, run_record_steps
 from target_jumpcloud.apply.users import apply_plan
+from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
-from target_jumpcloud.model import STEP_PLANNED, Action, ActionKind, Outcome, RecordResult
+from target_jumpcloud.model import (
+    STEP_PLANNED,
+    Action,
+    ActionKind,
+    DesiredUser,
+    Outcome,
+    RecordResult,
+)
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
@@ -43,11 +51,14 @@ from target_jumpcloud.output.review import ReviewInputError, write_review_page
 from target_jumpcloud.plan.build import PlanOptions, plan_sync
 from target_jumpcloud.plan.document import plan_document, write_plan
 from target_jumpcloud.plan.drift import check_drift
+from target_jumpcloud.plan.groups import group_removals, groups_summary
+from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.leavers import LeaverInputs, attach_leaver_context, plan_leavers
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX, synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
+from target_jumpcloud.sync.groups import group_names, ledger_of
 from target_jumpcloud.sync.leavers import BOOKKEEPING_ATTRIBUTES
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
@@ -57,9 +68,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from target_jumpcloud.model import DesiredUser, Plan, RejectedRecord
+    from target_jumpcloud.model import Plan, RejectedRecord
     from target_jumpcloud.plan.load import LoadedPlan
     from target_jumpcloud.settings.sync_settings import SyncSettings
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.schedules import ScheduledJob
 
 # Exit codes (Meltano only needs non-zero; distinct codes help a person reading a cron mail).
@@ -154,6 +166,13 @@ class SyncRun:
         self.plan_time: datetime | None = None
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
+        # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
+        self._groups: GroupReading | None = None
+        self._extra_group_names: list[str] = []
+        #: The groups and the members read, once the plan is made (None: groups are off).
+        self.group_snapshot: GroupSnapshot | None = None
+        if settings.leavers.protected_group:  # docs/leavers.md: its members are never suspended
+            self.want_groups([settings.leavers.protected_group])
 
     def run(
         self, records: Iterable[DesiredUser | RejectedRecord], *, complete_input: bool = False
@@ -166,6 +185,27 @@ class SyncRun:
 
     # -- 1. start: key check and directory load ----------------------------------------------
 
+    def want_groups(self, names: Iterable[str]) -> None:
+        """Also read these groups and their members (e.g. a protected group), before `finish`.
+
+        Called before `start`, it also turns the group read on when no rule is set; the
+        snapshot is `group_snapshot` once the plan is made.
+        """
+        names = list(names)
+        self._extra_group_names += names
+        if self._groups is not None:
+            self._groups.want_names(names)
+
+    @property
+    def reads_groups(self) -> bool:
+        """Whether this run reads JumpCloud's groups (rules set, or names asked for)."""
+        reviewed = self._reviewed
+        return bool(
+            self.settings.groups.enabled
+            or self._extra_group_names
+            or (reviewed is not None and reviewed.ledger_attributes())
+        )
+
     def start(self) -> None:
         """Check the key, then load the JumpCloud users in the background (once)."""
         with self._start_lock:
@@ -177,11 +217,17 @@ class SyncRun:
                 "JumpCloud accepted the %s; loading its users in the background",
                 self.client.credential_label,
             )
+            reviewed = self._reviewed
+            if self.reads_groups:  # before the directory thread, which hands it the ledgers
+                self._groups = GroupReading(self.client, self.logger)
+                self._groups.start()
+                self._groups.want_names(self._extra_group_names)
+                if reviewed is not None:
+                    self._groups.want_ids(reviewed.group_ids())
             self._directory_thread = threading.Thread(
                 target=self._load_directory, name="jumpcloud-directory", daemon=True
             )
             self._directory_thread.start()
-            reviewed = self._reviewed
             if self.settings.effective_dating.enabled or (reviewed and reviewed.has_schedules):
                 self._jobs_thread = threading.Thread(
                     target=self._load_jobs, name="jumpcloud-scheduled-jobs", daemon=True
@@ -207,9 +253,14 @@ class SyncRun:
         """
         mapping = dict(self.settings.mapping)
         # docs/leavers.md: the bookkeeping custom attributes (and so every user's list).
-        mapping.update(dict.fromkeys((CUSTOM_PREFIX + name for name in BOOKKEEPING_ATTRIBUTES), ""))
+        bookkeeping = (*BOOKKEEPING_ATTRIBUTES, self.settings.groups.ledger_attribute)
+        mapping.update(dict.fromkeys((CUSTOM_PREFIX + name for name in bookkeeping), ""))
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
+        if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
+            ledgers = [self.settings.groups.ledger_attribute]
+            ledgers += self._reviewed.ledger_attributes() if self._reviewed else []
+            mapping.update(dict.fromkeys((f"attributes.{name}" for name in ledgers), ""))
         return mapping
 
     def _load_directory(self) -> None:
@@ -228,6 +279,16 @@ class SyncRun:
                 progress.tick(len(users))
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
+            if self._groups is not None:  # the groups the users' ledgers name
+                attribute = self.settings.groups.ledger_attribute
+                self._groups.want_ids(
+                    {
+                        i
+                        for user in users
+                        if user.custom_attributes
+                        for i in ledger_of(user, attribute)
+                    }
+                )
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._directory_error = exc
 
@@ -257,7 +318,22 @@ class SyncRun:
                     f"so nothing was planned or written: {jobs_error}"
                 ) from None
             self._directory.jobs = jobs_by_user(self._jobs)
+        if self._groups is not None and self.group_snapshot is None:
+            self.group_snapshot = self._wait_for_groups(self._groups)
         return self._directory
+
+    def _wait_for_groups(self, reading: GroupReading) -> GroupSnapshot:
+        """The groups and members read (the ones still queued are read now)."""
+        try:
+            return reading.finish()
+        except GroupReadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, AuthenticationError):
+                raise cause from None
+            raise DirectoryUnavailable(
+                "Could not load JumpCloud's user groups (group rules are set), so nothing was "
+                f"planned or written: {exc}"
+            ) from None
 
     # -- 2. the desired records ----------------------------------------------------------------
 
@@ -269,6 +345,9 @@ class SyncRun:
         """Keep one mapped record for the plan."""
         self.records.append(record)
         self._read_progress.tick(len(self.records))
+        groups = self._groups
+        if groups is not None and self.settings.groups.enabled and isinstance(record, DesiredUser):
+            groups.want_names(group_names(self.settings.groups.rules, record)[0])
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
@@ -292,11 +371,13 @@ class SyncRun:
         # instant.
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
-        plan = plan_sync(self.records, directory, options)
+        plan = plan_sync(self.records, directory, options, groups=self.group_snapshot)
         inputs = LeaverInputs(
             self.settings.leavers,
             complete_input=complete_input,
             protected_ids=self._protected_ids(complete_input),
+            ledger_attribute=self.settings.groups.ledger_attribute,
+            groups=self.group_snapshot,
         )
         plan = plan_leavers(plan, self.records, directory, options, inputs)
         self._log_directory_check(plan)
@@ -333,11 +414,15 @@ class SyncRun:
         )
         self.start()
         directory = self.wait_for_directory()
-        drift = check_drift(reviewed.actions, directory)
+        drift = check_drift(reviewed.actions, directory, self.group_snapshot)
         plan = drift.as_plan(
             matched_users=reviewed.matched_users, max_suspensions=self.settings.max_suspensions
         )
-        attach_leaver_context(plan.actions, directory)
+        if self.group_snapshot is not None:  # the group guard counts what is still to remove
+            plan.group_removals = group_removals(plan.actions, self.group_snapshot)
+        attach_leaver_context(
+            plan.actions, directory, self.settings.groups.ledger_attribute, self.group_snapshot
+        )
         self.logger.info(
             "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
             "as planned",
@@ -352,6 +437,9 @@ class SyncRun:
         """The guard, the dry run or the apply of a plan, then the report."""
         self.plan = plan
         guard_message = plan_guard_message(plan, self.settings.max_suspensions)
+        guard_message = guard_message or group_guard_message(
+            plan, self.settings.groups.max_removal_percent
+        )
         if self.settings.dry_run:
             if guard_message:
                 self.logger.warning("Dry run: %s", guard_message)
@@ -378,8 +466,9 @@ class SyncRun:
             concurrency=self.apply_concurrency,
             on_progress=on_progress,
             stop=self.stop_event,
+            ledger_attribute=self.settings.groups.ledger_attribute,
         )
-        runner = StepRunner(self.client)
+        runner = StepRunner(self.client, ledger_attribute=self.settings.groups.ledger_attribute)
         applied = run_record_steps(
             plan.actions,
             applied,
@@ -413,11 +502,28 @@ class SyncRun:
         else:
             self.logger.info("Plan %s written to %s", document["plan_id"], written)
 
-    def _protected_ids(self, complete_input: bool) -> frozenset[str]:  # noqa: FBT001
-        """The members of `protected_group` (read only when the out-of-scope check is made)."""
-        if not complete_input or not self.settings.leavers.protected_group:
+    def _protected_ids(self, complete_input: bool) -> frozenset[str] | None:  # noqa: FBT001
+        """The members of `protected_group` (docs/leavers.md); None: everyone is protected.
+
+        Read with the groups (a dynamic group's members too, which the group read skips).
+        A protected group JumpCloud does not have protects everyone this run: never guess.
+        """
+        name = self.settings.leavers.protected_group
+        if not complete_input or not name:
             return frozenset()
-        return frozenset()  # TODO(groups): read the group's members
+        snapshot = self.group_snapshot
+        group = snapshot.by_name(name) if snapshot is not None else None
+        if snapshot is None or group is None:
+            self.logger.warning(
+                "protected_group %r is not a JumpCloud user group: no user is suspended as out "
+                "of scope in this run",
+                name,
+            )
+            return None
+        members = snapshot.members_of(group.id)
+        if members is None:
+            members = frozenset(self.client.list_group_members(group.id))
+        return frozenset(members)
 
     def _log_directory_check(self, plan: Plan) -> None:
         check = plan.directory
@@ -463,6 +569,8 @@ class SyncRun:
             self.settings.max_suspensions,
             plan.matched_users,
         )
+        if self.settings.groups.enabled:
+            self.logger.info("%s", groups_summary(plan.actions))
 
     def _finish(self, results: list[RecordResult], status: str, message: str | None) -> RunReport:
         report = RunReport.from_results(
@@ -534,5 +642,7 @@ def _planned(action: Action) -> RecordResult:
         changes=dict(action.changes),
         warnings=desired.warnings,
         schedule=action.schedule,
+        groups=action.groups,
+        groups_change=action.groups_change,
         leaver_steps=tuple((step, STEP_PLANNED) for step in action.leaver_steps),
     )

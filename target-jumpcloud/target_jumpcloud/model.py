@@ -130,6 +130,32 @@ class ActionKind(StrEnum):
     SCHEDULE = (
         "schedule"  # docs/effective-dates.md: scheduled state changes only (no write to the user)
     )
+    GROUPS = "groups"  # docs/groups.md: membership writes only (no write to the user)
+
+
+class GroupChange(StrEnum):
+    """What the run does about one group of a user (docs/groups.md)."""
+
+    ADDED = "added"  # the user is added (and the group joins the ledger)
+    REMOVED = "removed"  # the user is removed (and the group leaves the ledger)
+    KEPT = "kept"  # the user is in it already; nothing written
+    MISSING = "missing"  # JumpCloud has no such group and create_missing_groups is off
+
+
+class GroupLine(msgspec.Struct, frozen=True, gc=False):
+    """One group of a record's plan: its name, its id (None: created by this run), the change."""
+
+    group: str
+    id: str | None
+    change: GroupChange
+
+    def report_entry(self) -> dict[str, str | None]:
+        """The line as the report's `groups` lists it."""
+        return {"group": self.group, "id": self.id, "change": self.change.value}
+
+
+#: The managed groups of a user before and after the run (names, sorted): `changes.groups`.
+GroupsChange = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 class Action(msgspec.Struct, kw_only=True, gc=False):
@@ -162,6 +188,13 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     # reschedule,
     # cancel, keep), applied after the user's own write has succeeded.
     schedule: tuple[Any, ...] = ()
+    # docs/groups.md: the record's group lines; the ledger's group ids after the run when it
+    # changes (None: unchanged; ids of groups this run creates are added once they exist), and
+    # the managed groups' names before and after for the report.
+    groups: tuple[GroupLine, ...] = ()
+    ledger_after: tuple[str, ...] | None = None
+    groups_change: GroupsChange | None = None
+    ledger_attribute: str | None = None  # the custom attribute that holds the ledger
     # docs/leavers.md: the leaver steps to run once the user's own write (the suspension) has
     # succeeded, in order; `ledger` the group ids `remove_groups` leaves; `custom_after` the
     # user's custom attribute list as it is after the write (the steps' record is added to it).
@@ -191,6 +224,8 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     schedule: tuple[
         Any, ...
     ] = ()  # docs/effective-dates.md: `schedules.JobPlan` lines (the report's `schedule`)
+    groups: tuple[GroupLine, ...] = ()  # docs/groups.md: the report's `groups`
+    groups_change: GroupsChange | None = None  # the report's `changes.groups`
     # docs/leavers.md: (step, result) for each leaver step, in order.
     leaver_steps: tuple[tuple[str, str], ...] = ()
 
@@ -204,13 +239,17 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
             "outcome": self.outcome.value,
             "reason": self.reason,
         }
-        if self.changes:
+        if self.changes or self.groups_change:
             entry["changes"] = {name: [old, new] for name, (old, new) in self.changes.items()}
+            if self.groups_change:
+                before, after = self.groups_change
+                entry["changes"]["groups"] = [list(before), list(after)]
         if self.warnings:
             entry["warnings"] = list(self.warnings)
         entry["schedule"] = [
             line.report_entry() for line in self.schedule
         ]  # docs/effective-dates.md
+        entry["groups"] = [line.report_entry() for line in self.groups]  # docs/groups.md
         entry["leaver_steps"] = steps_json(self.leaver_steps)  # docs/leavers.md
         return entry
 
@@ -316,6 +355,8 @@ class Plan:
     matched_users: int  # JumpCloud users matched to a Deel record (the base of a % limit)
     suspensions: int
     suspension_limit: int
+    # docs/groups.md: the memberships removed, by group (`plan.groups.GroupRemoval`s)
+    group_removals: tuple[Any, ...] = ()
     # docs/leavers.md: the users no record backs (None: not checked, e.g. a reviewed plan).
     directory: DirectoryCheck | None = None
 

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.meltano
 
 SUSPEND = {"TARGET_JUMPCLOUD_OUT_OF_SCOPE": "suspend", "TARGET_JUMPCLOUD_OUT_OF_SCOPE_AFTER": "2"}
-STEPS = {"TARGET_JUMPCLOUD_LEAVER_STEPS": json.dumps(["reset_mfa", "expire_password"])}
+GROUPS = {
+    "TARGET_JUMPCLOUD_GROUP_RULES": json.dumps([{"group": "All staff"}]),
+    "TARGET_JUMPCLOUD_CREATE_MISSING_GROUPS": "true",
+}
+STEPS = {
+    "TARGET_JUMPCLOUD_LEAVER_STEPS": json.dumps(["remove_groups", "reset_mfa", "expire_password"]),
+    **GROUPS,
+}
 
 
 def _active_with_own_email(deel: DeelEmulator) -> list[dict[str, Any]]:
@@ -78,21 +85,34 @@ def test_a_worker_deleted_in_deel_is_reported_then_suspended(
     assert sum(1 for u in jc.users() if u["state"] == "SUSPENDED") == 1
 
 
-def test_a_leaver_leaves_with_mfa_reset_and_password_expired_once(
+def test_a_leaver_leaves_the_groups_with_mfa_reset_and_password_expired_once(
     env: dict[str, str],
     deel: EmulatorServer[DeelEmulator],
     jumpcloud_emulator: EmulatorServer[JumpCloudEmulator],
 ) -> None:
     jc = jumpcloud_emulator.app
-    meltano("run", "deel-to-jumpcloud", env=env)
+    meltano("run", "deel-to-jumpcloud", env={**env, **GROUPS})
     leaver = _active_with_own_email(deel.app)[1]
+    group = jc.find_group("All staff")
+    assert group is not None
+    assert _account(jc, leaver["id"])["_id"] in group["members"]
     deel.app.terminate_person(leaver["id"])
     meltano("run", "deel-to-jumpcloud", env={**env, **STEPS})
     (record,) = [r for r in report(env)["records"] if r["deel_id"] == leaver["id"]]
     assert record["outcome"] == "suspended"
-    assert [s["result"] for s in record["leaver_steps"]] == ["done", "done"]
+    assert [s["step"] for s in record["leaver_steps"]] == [
+        "remove_groups",
+        "reset_mfa",
+        "expire_password",
+    ]
+    assert {s["result"] for s in record["leaver_steps"]} == {"done"}
+    jc.reset_log()
     meltano("run", "deel-to-jumpcloud", env={**env, **STEPS})
+    assert jc.write_count == 0
     account = _account(jc, leaver["id"])
+    group = jc.find_group("All staff")
+    assert group is not None
+    assert account["_id"] not in group["members"]
     actions = jc.credential_actions(account["_id"])
     assert (actions["mfa_resets"], actions["password_expirations"]) == (1, 1)
     assert _custom(account)["deelSyncLeaver"]

@@ -6,8 +6,9 @@ The three ways an account outlived the person's work, each closed end to end:
    account, which is counted on the first run and suspended on the second with
    `out_of_scope: suspend`. A listing that is not complete (person_ids, a tap killed
    mid-list, a 5xx storm that ends the tap) never counts a single user as missing.
-2. Leaver steps: a terminated worker's MFA is reset and password expired exactly once; ten
-   suspensions made by scheduled jobs between two runs each get their steps exactly once.
+2. Leaver steps: a terminated worker leaves the group the sync put them in, and their MFA is
+   reset and password expired, exactly once; ten suspensions made by scheduled jobs between
+   two runs each get their steps exactly once.
 3. A webhook-targeted sync (person_ids) naming only an old, inactive profile no longer
    suspends the account that the new, active profile with the same email keeps.
 """
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 SCENARIO = Scenario(60, 1)
 COMPLETE = {"emit_activate_version_messages": True}  # as the deel-to-jumpcloud job runs it
 SUSPEND = {"out_of_scope": "suspend", "out_of_scope_after": 2}
-STEPS = {"leaver_steps": ["reset_mfa", "expire_password"]}
+GROUPS = {"group_rules": [{"group": "All staff"}], "create_missing_groups": True}
+STEPS = {"leaver_steps": ["remove_groups", "reset_mfa", "expire_password"], **GROUPS}
 
 
 def _account(w: World, profile_id: str) -> dict[str, Any]:
@@ -42,8 +44,15 @@ def _custom(user: dict[str, Any]) -> dict[str, Any]:
 
 
 def _synced_world(w: World, tmp_path: Path) -> None:
-    run = run_pipeline(w, tmp_path / "first", tap_settings=COMPLETE)
+    """The first sync: everyone created, and in the group `All staff` (the sync's ledger)."""
+    run = run_pipeline(w, tmp_path / "first", tap_settings=COMPLETE, target_settings=GROUPS)
     assert run.ok, run.explain()
+
+
+def _in_all_staff(w: World, user_id: str) -> bool:
+    group = w.jc.find_group("All staff")
+    assert group is not None
+    return user_id in group["members"]
 
 
 def _arm_tap_kill(w: World, people_page: int) -> None:
@@ -145,6 +154,7 @@ def test_a_leaver_gets_its_steps_exactly_once(tmp_path):
         _synced_world(w, tmp_path)
         leaver = SCENARIO._eligible(w.deel)[5]
         w.deel.terminate_person(leaver["id"])
+        w.jc.reset_log()
         for attempt in range(2):
             run = run_pipeline(
                 w, tmp_path / f"run{attempt}", tap_settings=COMPLETE, target_settings=STEPS
@@ -152,6 +162,9 @@ def test_a_leaver_gets_its_steps_exactly_once(tmp_path):
             assert run.ok, run.explain()
         account = _account(w, leaver["id"])
         assert account["state"] == "SUSPENDED"
+        assert not _in_all_staff(w, account["_id"])
+        removals = [e for e in w.jc.requests("POST") if e.path.endswith("/members")]
+        assert len(removals) == 1  # one membership POST, in the first of the two runs
         actions = w.jc.credential_actions(account["_id"])
         assert (actions["mfa_resets"], actions["password_expirations"]) == (1, 1)
         assert _custom(account)["deelSyncLeaver"]
@@ -162,6 +175,7 @@ def test_ten_scheduled_suspensions_between_runs_each_get_their_steps_once(tmp_pa
         _synced_world(w, tmp_path)
         leavers = SCENARIO._eligible(w.deel)[6:16]
         accounts = [_account(w, person["id"]) for person in leavers]
+        assert all(_in_all_staff(w, account["_id"]) for account in accounts)
         at = w.jc.now() + dt.timedelta(minutes=1)
         for person, account in zip(leavers, accounts, strict=True):
             w.jc.add_job(account["_id"], "SUSPENDED", at)  # as an earlier run scheduled them
@@ -178,6 +192,7 @@ def test_ten_scheduled_suspensions_between_runs_each_get_their_steps_once(tmp_pa
             actions = w.jc.credential_actions(account["_id"])
             assert (actions["mfa_resets"], actions["password_expirations"]) == (1, 1), account
             assert _custom(w.jc.get_user(account["_id"]) or {})["deelSyncLeaver"]
+            assert not _in_all_staff(w, account["_id"])
 
 
 def test_a_targeted_sync_of_an_old_profile_keeps_the_rehires_account(tmp_path):

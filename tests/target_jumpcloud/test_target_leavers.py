@@ -356,3 +356,37 @@ def test_a_plan_lists_the_out_of_scope_suspension_and_the_steps_and_is_applied_e
     _apply_plan(jumpcloud_api_url, plan_path, report_path, **settings)  # the same plan again
     assert writes(app) == []
     assert app.credential_actions(gone)["mfa_resets"] == 1
+
+
+@pytest.mark.parametrize("method", ["STATIC", "DYNAMIC_AUTOMATED"])
+def test_members_of_the_protected_group_are_never_suspended_as_out_of_scope(
+    app, jumpcloud_api_url, tmp_path, method
+):
+    gone = _seed_team(app)
+    other = _seed(app, "other.gone", "0b4f3a52-8888-4c4c-8c8c-000000000008")
+    app.add_group("Break glass", members=[gone], membershipMethod=method)
+    report_path = str(tmp_path / "report.json")
+    settings = {**SUSPEND, "protected_group": "break glass"}  # names ignore case
+    for _ in range(2):
+        run_target(jumpcloud_api_url, _complete([ADA, ALAN]), report_path=report_path, **settings)
+    actions = {
+        e["jumpcloud_id"]: e["action"] for e in _report(tmp_path)["directory"]["out_of_scope"]
+    }
+    assert actions == {gone: "protected", other: "suspended"}
+    assert app.get_user(gone)["state"] == "ACTIVATED"
+    assert _custom(app, gone) == {}
+    assert app.get_user(other)["state"] == "SUSPENDED"
+
+
+def test_a_protected_group_jumpcloud_lacks_protects_everyone(
+    app, jumpcloud_api_url, tmp_path, caplog
+):
+    gone = _seed_team(app)
+    report_path = str(tmp_path / "report.json")
+    settings = {**SUSPEND, "protected_group": "No such group"}
+    for _ in range(3):
+        run_target(jumpcloud_api_url, _complete([ADA, ALAN]), report_path=report_path, **settings)
+    (entry,) = _report(tmp_path)["directory"]["out_of_scope"]
+    assert entry["action"] == "protected"
+    assert app.get_user(gone)["state"] == "ACTIVATED"
+    assert "protected_group 'No such group' is not a JumpCloud user group" in caplog.text

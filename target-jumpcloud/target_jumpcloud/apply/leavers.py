@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from msgspec.structs import replace
 
 from target_jumpcloud.jumpcloud.errors import AuthenticationError, JumpCloudError
+from target_jumpcloud.jumpcloud.transport import HTTP_NOT_FOUND
 from target_jumpcloud.model import STEP_DONE, STEP_FAILED, Outcome
+from target_jumpcloud.settings.groups import DEFAULT_LEDGER_ATTRIBUTE
 from target_jumpcloud.settings.leavers import LeaverStep
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync import leavers as rules
@@ -71,7 +73,7 @@ class StepRunner:
         self,
         client: LeaverClient,
         *,
-        ledger_attribute: str = rules.DEFAULT_LEDGER_ATTRIBUTE,
+        ledger_attribute: str = DEFAULT_LEDGER_ATTRIBUTE,
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
         self.client = client
@@ -81,7 +83,11 @@ class StepRunner:
     def _step(self, step: str, user_id: str, ledger: Sequence[str]) -> None:
         if step == LeaverStep.REMOVE_GROUPS:
             for group_id in ledger:
-                self.client.remove_group_member(group_id, user_id)
+                try:
+                    self.client.remove_group_member(group_id, user_id)
+                except JumpCloudError as exc:
+                    if exc.status != HTTP_NOT_FOUND:  # a group gone: nothing to leave
+                        raise
         elif step == LeaverStep.RESET_MFA:
             self.client.reset_mfa(user_id)
         elif step == LeaverStep.EXPIRE_PASSWORD:

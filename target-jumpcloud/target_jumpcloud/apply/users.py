@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace
 
+from target_jumpcloud.apply.groups import GroupApply
 from target_jumpcloud.apply.jobs import apply_schedules
 from target_jumpcloud.jumpcloud.errors import (
     AuthenticationError,
@@ -24,6 +25,7 @@ from target_jumpcloud.jumpcloud.errors import (
     UnknownOutcomeError,
 )
 from target_jumpcloud.model import Action, ActionKind, Outcome, Plan, RecordResult
+from target_jumpcloud.settings.groups import DEFAULT_LEDGER_ATTRIBUTE
 from target_jumpcloud.settings.mapping_table import MANAGER
 from target_jumpcloud.sync.managers import NOT_CREATED, apply_waves, missing_manager_warning
 from target_jumpcloud.sync.usernames import base_username
@@ -49,6 +51,7 @@ def apply_plan(
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
+    ledger_attribute: str = DEFAULT_LEDGER_ATTRIBUTE,
 ) -> list[RecordResult]:
     """Apply every action of `plan`; one result per action, in the order of `plan.actions`.
 
@@ -59,9 +62,20 @@ def apply_plan(
     after every wave. An error on one action never stops the others, except a refused
     key: then the actions not yet started end as failed without a request, because every
     one of them would be refused the same way. `stop` (set on a termination signal) does
-    the same.
+    the same. Group memberships (docs/groups.md) go around the users' writes: creates of
+    groups and removals before, adds after (`apply/groups.py`).
     """
     run = _Run(plan.actions, client, allocator, stop or threading.Event(), on_progress)
+    groups = None
+    if GroupApply.needed(plan.actions):
+        groups = GroupApply(
+            plan.actions,
+            client,
+            ledger_attribute=ledger_attribute,
+            stop=run.halt,
+            concurrency=concurrency,
+        )
+        groups.before_users()
     if run.total:
         waves, followups = apply_waves(plan.actions)
         with ThreadPoolExecutor(
@@ -73,6 +87,8 @@ def apply_plan(
             for future in [pool.submit(run.follow_up, i) for i in followups]:
                 future.result()
     results = [r for r in run.results if r is not None]
+    if groups is not None:
+        results = groups.after_users(results)
     if any(action.schedule for action in plan.actions):
         results = apply_schedules(
             plan.actions, results, client, stop=run.halt, concurrency=concurrency
@@ -231,9 +247,8 @@ def _apply_one(
     """Apply one action; JumpCloud errors become a `failed` or `conflict` result."""
     if action.kind is ActionKind.CREATE:
         return _create(action, client, allocator)
-    if (
-        action.kind is ActionKind.SCHEDULE
-    ):  # docs/effective-dates.md: its jobs are applied after every write
+    if action.kind in (ActionKind.SCHEDULE, ActionKind.GROUPS):
+        # docs/effective-dates.md, docs/groups.md: its jobs and memberships come after every write
         return _result(action, action.outcome, reason=action.reason)
     if not action.payload and action.leaver_steps:  # docs/leavers.md: only steps to run
         return _result(action, action.outcome, reason=action.reason, changes=action.changes)
@@ -502,4 +517,6 @@ def _result(
         changes=dict(changes or {}),
         warnings=desired.warnings,
         schedule=action.schedule,
+        groups=action.groups,
+        groups_change=action.groups_change,
     )

@@ -18,11 +18,12 @@ people's data (nor a token endpoint's answer, which may hold a token).
 
 from __future__ import annotations
 
+from target_jumpcloud.jumpcloud.usergroups import UserGroupsAPI
 from target_jumpcloud.jumpcloud.users import UsersAPI
 from target_jumpcloud.jumpcloud.userstates import UserStatesAPI
 
 
-class JumpCloudClient(UsersAPI, UserStatesAPI):
+class JumpCloudClient(UsersAPI, UserStatesAPI, UserGroupsAPI):
     """JumpCloud's V1 system-user API over one keep-alive `requests.Session`.
 
     Retries 429, 5xx, dropped connections and timeouts with capped exponential backoff (with

@@ -34,12 +34,13 @@ import jsonschema
 from markupsafe import Markup, escape
 
 from target_jumpcloud.atomic import write_atomically
-from target_jumpcloud.model import ActionKind, Outcome
+from target_jumpcloud.model import Outcome
 from target_jumpcloud.output.review_directory import DirectoryView, directory_view, read_steps
 from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
 from target_jumpcloud.plan.schema import (
     CHANGES_SCHEMA,
     DIRECTORY_SCHEMA,
+    OUTCOME_OF,
     STEPS_SCHEMA,
     PlanFormatError,
 )
@@ -75,12 +76,11 @@ _ATTENTION: Final = (
     Outcome.UNCHANGED,
 )
 _RANK: Final = {outcome.value: rank for rank, outcome in enumerate(_ATTENTION)}
-_OUTCOME_OF_KIND: Final = {
-    ActionKind.CREATE.value: Outcome.CREATED.value,
-    ActionKind.UPDATE.value: Outcome.UPDATED.value,
-    ActionKind.SUSPEND.value: Outcome.SUSPENDED.value,
-    ActionKind.REACTIVATE.value: Outcome.REACTIVATED.value,
-}
+_GROUP: Final = "group "  # a membership change's label: group 'NAME'
+_MEMBER: Final = "member"
+_NOT_MEMBER: Final = "not a member"
+#: Each kind of planned action's outcome (every kind: schedules and groups included).
+_OUTCOME_OF_KIND: Final = {kind.value: outcome.value for kind, outcome in OUTCOME_OF.items()}
 _NAME_ATTRIBUTES: Final = ("firstname", "middlename", "lastname", "displayname")
 
 _NULLABLE_TEXT: Final = {"type": ["string", "null"]}
@@ -192,8 +192,25 @@ def _by_attention(rows: Iterable[ReviewRow]) -> list[ReviewRow]:
     return sorted(rows, key=lambda row: _RANK.get(row.outcome, len(_RANK)))
 
 
+def group_changes(lines: Iterable[Mapping[str, Any]]) -> list[ReviewChange]:
+    """The membership changes of a record (docs/groups.md), one row each: `group 'NAME'`."""
+    shown = []
+    for line in lines:
+        change = line.get("change")
+        if change == "added":
+            shown.append(ReviewChange(f"{_GROUP}{line['group']!r}", _NOT_MEMBER, _MEMBER))
+        elif change == "removed":
+            shown.append(ReviewChange(f"{_GROUP}{line['group']!r}", _MEMBER, _NOT_MEMBER))
+    return shown
+
+
 def _record_row(record: Mapping[str, Any]) -> ReviewRow:
-    changes = record.get("changes") or {}
+    changes = [
+        ReviewChange(name, old, new)
+        for name, (old, new) in (record.get("changes") or {}).items()
+        if name != "groups"  # (shown line by line below)
+    ]
+    changes += group_changes(record.get("groups") or ())
     return ReviewRow(
         outcome=record["outcome"],
         username=record.get("username"),
@@ -201,7 +218,7 @@ def _record_row(record: Mapping[str, Any]) -> ReviewRow:
         deel_id=record.get("deel_id"),
         jumpcloud_id=record.get("jumpcloud_id"),
         reason=record.get("reason"),
-        changes=tuple(ReviewChange(name, old, new) for name, (old, new) in changes.items()),
+        changes=tuple(changes),
         warnings=tuple(record.get("warnings") or ()),
         steps=read_steps(record.get("leaver_steps")),
     )
@@ -252,6 +269,7 @@ def _action_row(action: Mapping[str, Any]) -> ReviewRow:
     state = action.get("state")
     if state:
         changes.append(ReviewChange("state", state["before"], state["after"]))
+    changes += group_changes((action.get("groups") or {}).get("lines") or ())
     return ReviewRow(
         outcome=_OUTCOME_OF_KIND[action["kind"]],
         username=action["username"],
@@ -475,6 +493,8 @@ def render_markdown(
         outcome.value: [r for r in review.rows if r.outcome == outcome.value]
         for outcome, _ in _SECTIONS
     }
+    # docs/groups.md: the records that join or leave a group, whatever else they do
+    movers = [r for r in review.rows if any(c.attribute.startswith(_GROUP) for c in r.changes)]
     rows = max(0, max_rows)
     while True:
         sections = [
@@ -482,6 +502,8 @@ def render_markdown(
             for outcome, title in _SECTIONS
             if grouped[outcome.value]
         ]
+        if movers:
+            sections.append(_Section("Group memberships", len(movers), movers[:rows]))
         text = template.render(review=review, sections=sections, max_rows=max(rows, 1))
         if len(text) <= max_chars or rows == 0:
             return text

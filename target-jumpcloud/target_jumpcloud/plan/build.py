@@ -24,8 +24,10 @@ from target_jumpcloud.model import (
     RejectedRecord,
     UserState,
 )
+from target_jumpcloud.plan.groups import plan_groups
 from target_jumpcloud.plan.guard import count_suspensions
 from target_jumpcloud.settings.effective_dating import EffectiveDating
+from target_jumpcloud.settings.groups import GroupSettings
 from target_jumpcloud.settings.mapping_table import EMAIL, MANAGER, custom_name
 from target_jumpcloud.settings.sync_settings import DEFAULT_MAX_SUSPENSIONS, parse_suspension_limit
 from target_jumpcloud.sync import custom_attributes as custom
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
     from target_jumpcloud.settings.sync_settings import SuspensionLimit, SyncSettings
     from target_jumpcloud.sync.directory import Directory
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.usernames import UsernameTemplate
 
 REASON_ADOPTED = "adopted by email"
@@ -75,6 +78,7 @@ class PlanOptions:
     # enabled).
     effective_dating: EffectiveDating = field(default_factory=EffectiveDating)
     now: dt.datetime | None = None
+    groups: GroupSettings = field(default_factory=GroupSettings)  # docs/groups.md
 
     def __post_init__(self) -> None:
         if self.user_state_on_create is UserState.SUSPENDED:
@@ -97,6 +101,7 @@ class PlanOptions:
             create_only=settings.create_only_attributes,
             username_template=settings.username_template or DEFAULT_USERNAME_TEMPLATE,
             username_max_length=settings.username_max_length,
+            groups=settings.groups,
         )
 
 
@@ -547,6 +552,7 @@ def plan_sync(
     options: PlanOptions,
     *,
     allocator: UsernameAllocator | None = None,
+    groups: GroupSnapshot | None = None,
 ) -> Plan:
     """Plan the whole run (docs/sync-rules.md); pure and deterministic.
 
@@ -554,8 +560,9 @@ def plan_sync(
     against every username in `directory`. Pass `allocator` (seeded with
     `directory.usernames()`) to keep it for the applier: it then also holds the planned
     usernames, so a create retried with the next number can never take a name planned for
-    someone else. The guard is computed, not enforced:
-    `Plan.guard_tripped` tells the caller.
+    someone else. The guard is computed, not enforced: `Plan.guard_tripped` tells the
+    caller. `groups` (the JumpCloud groups and the members read) is needed when group rules
+    are set (docs/groups.md).
     """
     deduped = dedupe(records)
     planner = _Planner(directory, options, deduped.superseded, allocator)
@@ -584,6 +591,13 @@ def plan_sync(
             action.payload or action.changes or action.manager_pending is not None
         ):
             action.kind, action.outcome = ActionKind.UPDATE, Outcome.UPDATED
+    removals: tuple[object, ...] = ()
+    if options.groups.enabled:
+        if groups is None:
+            raise ValueError("group rules are set but no group snapshot was given")
+        actions, results, removals = plan_groups(
+            actions, results, records, directory, groups, options.groups
+        )
     suspensions = count_suspensions(actions)
     matched = len(planner.matched)
     return Plan(
@@ -592,6 +606,7 @@ def plan_sync(
         matched_users=matched,
         suspensions=suspensions,
         suspension_limit=options.max_suspensions.limit_for(matched),
+        group_removals=removals,
     )
 
 

@@ -31,6 +31,8 @@ from target_jumpcloud.model import (
     Plan,
     UserState,
 )
+from target_jumpcloud.plan.group_file import groups_document
+from target_jumpcloud.settings.groups import GroupSettings
 from target_jumpcloud.settings.mapping_table import (
     CUSTOM_FIELD,
     MANAGER,
@@ -97,7 +99,29 @@ def plan_settings(source: object) -> dict[str, Any]:
     for name in PLAN_SETTINGS:
         value = source.get(name) if isinstance(source, dict) else getattr(source, name, None)
         snapshot[name] = _json_setting(value)
+    groups = getattr(source, "groups", None)
+    if isinstance(groups, GroupSettings) and groups.enabled:  # docs/groups.md
+        snapshot["group_rules"] = [
+            {"group": rule.template, "when": {a: sorted(v) for a, v in rule.when}}
+            for rule in groups.rules
+        ]
+        snapshot["create_missing_groups"] = groups.create_missing
+        snapshot["group_ledger_attribute"] = groups.ledger_attribute
+        snapshot["max_group_removal_percent"] = groups.max_removal_percent
+    elif isinstance(source, dict):
+        for name in GROUP_SETTINGS:
+            if name in source:
+                snapshot[name] = _json_setting(source[name])
     return snapshot
+
+
+#: The group settings a plan records (docs/groups.md).
+GROUP_SETTINGS = (
+    "group_rules",
+    "create_missing_groups",
+    "group_ledger_attribute",
+    "max_group_removal_percent",
+)
 
 
 def _json_setting(value: object) -> Any:  # noqa: ANN401, PLR0911 - any JSON value; one return a type
@@ -159,9 +183,11 @@ def action_document(
             for name, value in action.payload.items()
             if name not in NOT_ATTRIBUTE_ENTRIES and value is not None
         }
+        ledger_key = (action.ledger_attribute or "").casefold()
         attributes.update(
             (custom.change_key(name), {"before": None, "after": value})
             for name, value in _created_list(action.payload.get(CUSTOM_FIELD))
+            if name.casefold() != ledger_key  # (the ledger is the `groups` entry's)
         )
         state: dict[str, Any] | None = {"before": None, "after": str(action.payload["state"])}
         document["name_parts"] = {"first": desired.first_name, "last": desired.last_name}
@@ -194,6 +220,9 @@ def action_document(
     document["warnings"] = list(desired.warnings)
     if action.schedule:  # docs/effective-dates.md: checked against the user's jobs again on apply
         document["schedule"] = [schedule_line_document(line) for line in action.schedule]
+    groups = groups_document(action, user)  # docs/groups.md: checked again on apply
+    if groups is not None:
+        document["groups"] = groups
     if action.leaver_steps:  # docs/leavers.md
         document["leaver_steps"] = list(action.leaver_steps)
     return document
@@ -266,8 +295,10 @@ def schedule_line_from_entry(entry: Mapping[str, Any]) -> JobPlan:
 def _check_representable(action: Action) -> None:
     """Refuse an update with a write the plan file cannot show: never hide one from a reviewer."""
     unexpected = set(action.payload) - set(action.changes) - STATE_FIELDS - {MANAGER, CUSTOM_FIELD}
-    if CUSTOM_FIELD in action.payload and not any(
-        custom_name(name) is not None for name in action.changes
+    if (
+        CUSTOM_FIELD in action.payload
+        and action.ledger_after is None
+        and not any(custom_name(name) is not None for name in action.changes)
     ):
         unexpected.add(CUSTOM_FIELD)
     if MANAGER in action.payload and MANAGER not in action.changes:

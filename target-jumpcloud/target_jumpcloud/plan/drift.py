@@ -37,7 +37,9 @@ if TYPE_CHECKING:
         SuspensionLimit,
     )
     from target_jumpcloud.sync.directory import Directory
+    from target_jumpcloud.sync.groups import GroupSnapshot
     from target_jumpcloud.sync.schedules import ScheduledJob
+from target_jumpcloud.plan.group_file import check_groups
 from target_jumpcloud.plan.load import ManagerChange, ManagerWrite, PlannedAction
 from target_jumpcloud.plan.schema import REASON_ALREADY, REASON_CHANGED, SHOWN_LENGTH
 
@@ -164,7 +166,11 @@ class _UsernameIndex:
         return self._index.get(username.lower(), [])
 
 
-def check_drift(actions: Sequence[PlannedAction], directory: Directory) -> DriftCheck:
+def check_drift(
+    actions: Sequence[PlannedAction],
+    directory: Directory,
+    groups: GroupSnapshot | None = None,
+) -> DriftCheck:
     """Compare every planned action with `directory` as JumpCloud has it now.
 
     For each attribute (and the state) an action writes, the value now is compared with the
@@ -177,7 +183,9 @@ def check_drift(actions: Sequence[PlannedAction], directory: Directory) -> Drift
     A create conflicts when its username, its email or its profile id is now held by a
     JumpCloud user; when the user linked to its profile id has its email, the create was done
     (by an earlier apply) and it is `unchanged`. An update conflicts when its user is gone,
-    or when the email or profile id it sets is now held by another user.
+    or when the email or profile id it sets is now held by another user. Group lines
+    (docs/groups.md, checked against `groups`): a group deleted since the plan is a conflict,
+    a membership already as planned is not written again.
     """
     usernames = _UsernameIndex(directory)
     managers = _NewManagers(actions, directory)
@@ -185,9 +193,9 @@ def check_drift(actions: Sequence[PlannedAction], directory: Directory) -> Drift
     results: list[RecordResult] = []
     for action in actions:
         if action.kind is ActionKind.CREATE:
-            verdict = _check_create(action, directory, usernames, managers)
+            verdict = _check_create(action, directory, usernames, managers, groups)
         else:
-            verdict = _check_existing(action, directory, managers)
+            verdict = _check_existing(action, directory, managers, groups)
         if isinstance(verdict, Action):
             to_apply.append(verdict)
         else:
@@ -232,6 +240,7 @@ def _check_create(
     directory: Directory,
     usernames: _UsernameIndex,
     managers: _NewManagers,
+    groups: GroupSnapshot | None,
 ) -> Action | RecordResult:
     linked = list(directory.linked_users(action.deel_id))
     if len(linked) == 1 and same_value(EMAIL, linked[0].email, action.email):
@@ -242,8 +251,15 @@ def _check_create(
             else (f"created as {user.username!r}, not {action.username!r}")
         )
         pending_jobs, _, _ = _check_jobs(action.schedule, directory.jobs_of(user.id))
-        if any(line.change is not JobChange.KEPT for line in pending_jobs):
-            # The create was done by an earlier apply whose jobs were not all made.
+        left = None
+        if action.groups is not None:  # its ledger went with the create; its adds may not have
+            left = check_groups(
+                action.groups, user, groups, done=[], drifted=[], ledger_written=True
+            )
+        if any(line.change is not JobChange.KEPT for line in pending_jobs) or (
+            left is not None and left.writes
+        ):
+            # The create was done by an earlier apply whose jobs or memberships were not all made.
             existing = msgspec.structs.replace(
                 action,
                 kind=ActionKind.UPDATE,
@@ -253,7 +269,9 @@ def _check_create(
                 state=None,
             )
             note = f"{REASON_ALREADY} ({what})"
-            return existing.to_action([], with_state=False, reason=note, schedule=pending_jobs)
+            return existing.to_action(
+                [], with_state=False, reason=note, schedule=pending_jobs, groups=left
+            )
         return _already(action, what, user)
     details = [
         f"profile id {action.deel_id} is now linked to JumpCloud user {_label(user)}"
@@ -282,7 +300,10 @@ def _check_create(
 
 
 def _check_existing(
-    action: PlannedAction, directory: Directory, managers: _NewManagers
+    action: PlannedAction,
+    directory: Directory,
+    managers: _NewManagers,
+    groups: GroupSnapshot | None,
 ) -> Action | RecordResult:
     user = directory.get(action.jumpcloud_id or "")
     if user is None:
@@ -312,13 +333,18 @@ def _check_existing(
     jobs, jobs_done, jobs_drifted = _check_jobs(action.schedule, directory.jobs_of(user.id))
     done.extend(jobs_done)
     drifted.extend(jobs_drifted)
+    left = None
+    if action.groups is not None:  # docs/groups.md
+        left = check_groups(action.groups, user, groups, done=done, drifted=drifted)
     if drifted:
         return _conflict(action, drifted, user)
     jobs_pending = any(line.change is not JobChange.KEPT for line in jobs)
+    groups_pending = left is not None and left.writes
     # docs/leavers.md: steps not yet recorded as done still run (an earlier apply may have
     # made the write and failed a step).
     steps_due = bool(action.leaver_steps) and not has_leaver_record(user.custom_attributes or ())
-    if not (pending or state_pending or jobs_pending or steps_due) and manager is None:
+    waiting = pending or state_pending or jobs_pending or groups_pending or steps_due
+    if not waiting and manager is None:
         return _already(action, ", ".join(done), user)
     reason = action.reason
     if done:
@@ -331,6 +357,7 @@ def _check_existing(
         manager=manager,
         custom_list=user.custom_attributes,
         schedule=jobs,
+        groups=left,
     )
 
 

@@ -33,3 +33,26 @@ def guard_message(plan: Plan, limit: SuspensionLimit) -> str | None:
         "was written. Check the HR data; if the suspensions are expected, raise "
         "max_suspensions for one run."
     )
+
+
+#: A group loses this many members at least before its share can trip the group guard.
+MIN_GROUP_REMOVALS = 5
+
+
+def group_guard_message(plan: Plan, max_percent: float) -> str | None:
+    """Why the plan's group removals must not be applied (docs/groups.md); None when they may.
+
+    It trips when one group would lose more than `max_percent` of its current members and
+    at least 5 of them; the message names the group (the first such, largest share first).
+    """
+    for removal in plan.group_removals:
+        share = 100 * removal.removed / max(1, removal.members)
+        if removal.removed >= MIN_GROUP_REMOVALS and share > max_percent:
+            return (
+                f"Group guard tripped: the plan removes {removal.removed} of the "
+                f"{removal.members} members of group {removal.group!r} ({share:.0f}%), more "
+                f"than max_group_removal_percent ({max_percent:g}%); nothing was written. "
+                "Check the group rules and the HR data; if the removals are expected, raise "
+                "max_group_removal_percent for one run."
+            )
+    return None

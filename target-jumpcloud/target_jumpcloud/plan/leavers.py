@@ -31,6 +31,7 @@ from target_jumpcloud.model import (
     RecordResult,
     UserState,
 )
+from target_jumpcloud.settings.groups import DEFAULT_LEDGER_ATTRIBUTE
 from target_jumpcloud.settings.leavers import LeaverSettings, OutOfScopeMode
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync import leavers as rules
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from target_jumpcloud.model import DirectoryUser, RejectedRecord
     from target_jumpcloud.plan.build import PlanOptions
     from target_jumpcloud.sync.directory import Directory
+    from target_jumpcloud.sync.groups import GroupSnapshot
 
 REASON_BACK_IN_LISTING = "back in Deel's listing: missed-runs count removed"
 REASON_STEPS_AFTER_SUSPENSION = "suspended outside this run: leaver steps"
@@ -55,9 +57,15 @@ class LeaverInputs:
 
     settings: LeaverSettings
     complete_input: bool
-    # The ids of the protected group's members (empty when protected_group is unset).
-    protected_ids: frozenset[str] = frozenset()
-    ledger_attribute: str = rules.DEFAULT_LEDGER_ATTRIBUTE
+    # The ids of the protected group's members (empty when protected_group is unset; None:
+    # the group could not be found, so everyone is protected).
+    protected_ids: frozenset[str] | None = frozenset()
+    ledger_attribute: str = DEFAULT_LEDGER_ATTRIBUTE
+    groups: GroupSnapshot | None = None  # the groups read (None: not read)
+
+    def protects(self, user_id: str) -> bool:
+        """Whether a user may not be suspended as out of scope."""
+        return self.protected_ids is None or user_id in self.protected_ids
 
 
 def plan_leavers(
@@ -129,7 +137,7 @@ class _Bookkeeper:
         if state_after is not UserState.SUSPENDED and rules.has_leaver_record(items):
             drop.append(rules.LEAVER_ATTRIBUTE)
         steps: tuple[str, ...] = ()
-        ledger = rules.read_ledger(items, self.inputs.ledger_attribute)
+        ledger = rules.groups_to_leave(user, self.inputs.ledger_attribute, self.inputs.groups)
         if suspends or (
             user.state is UserState.SUSPENDED
             and state_after is UserState.SUSPENDED
@@ -242,7 +250,7 @@ def _out_of_scope(user: DirectoryUser, linked: str, inputs: LeaverInputs) -> Out
     settings = inputs.settings
     items = rules.custom_list(user)
     stored = rules.missed_runs(items)
-    ledger = rules.read_ledger(items, inputs.ledger_attribute)
+    ledger = rules.groups_to_leave(user, inputs.ledger_attribute, inputs.groups)
     entry = OutOfScopeUser(
         jumpcloud_id=user.id,
         username=user.username,
@@ -270,7 +278,7 @@ def _out_of_scope(user: DirectoryUser, linked: str, inputs: LeaverInputs) -> Out
         missed,
         mode=settings.out_of_scope,
         after=settings.out_of_scope_after,
-        protected=user.id in inputs.protected_ids,
+        protected=inputs.protects(user.id),
     )
     if entry.action in {OutOfScopeAction.COUNTED, OutOfScopeAction.SUSPENDED}:
         counted = rules.with_value(items, rules.MISSING_ATTRIBUTE, str(missed))
@@ -294,7 +302,8 @@ def _count_text(stored: int) -> str | None:
 def attach_leaver_context(
     actions: Sequence[Action],
     directory: Directory,
-    ledger_attribute: str = rules.DEFAULT_LEDGER_ATTRIBUTE,
+    ledger_attribute: str = DEFAULT_LEDGER_ATTRIBUTE,
+    groups: GroupSnapshot | None = None,
 ) -> None:
     """Give a reviewed plan's actions with leaver steps their ledger and custom list.
 
@@ -308,5 +317,7 @@ def attach_leaver_context(
         user = directory.get(action.user_id or "")
         items = rules.custom_list(user) if user is not None else ()
         sent = action.payload.get(custom.LIST_FIELD)
-        action.ledger = rules.read_ledger(items, ledger_attribute)
+        action.ledger = (
+            rules.groups_to_leave(user, ledger_attribute, groups) if user is not None else ()
+        )
         action.custom_after = tuple(sent if isinstance(sent, list) else items)

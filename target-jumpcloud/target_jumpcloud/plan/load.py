@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
 from target_jumpcloud.plan.document import canonical_actions, schedule_line_from_entry
+from target_jumpcloud.plan.group_file import WRITES as GROUP_WRITES
+from target_jumpcloud.plan.group_file import PlannedGroups, groups_from_document
 from target_jumpcloud.plan.parse import read_plan_document
 from target_jumpcloud.plan.schema import (
     CLOCK_SKEW,
@@ -46,6 +48,7 @@ from target_jumpcloud.plan.schema import (
     PlanFileError,
     PlanFormatError,
 )
+from target_jumpcloud.sync.groups import with_ledger
 
 # -- the loaded plan --------------------------------------------------------------------------
 
@@ -97,6 +100,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     last_name: str | None = None
     schedule: tuple[JobPlan, ...] = ()  # docs/effective-dates.md: the reviewed job lines
     manager: ManagerChange | None = None
+    groups: PlannedGroups | None = None  # docs/groups.md: the reviewed membership lines
     leaver_steps: tuple[str, ...] = ()  # docs/leavers.md: run once the write succeeded
 
     @property
@@ -136,6 +140,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             schedule=tuple(
                 schedule_line_from_entry(entry) for entry in document.get("schedule") or ()
             ),
+            groups=groups_from_document(document.get("groups")),
             manager=(
                 None
                 if manager is None
@@ -159,6 +164,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         schedule: tuple[JobPlan, ...] | None = None,
         manager: ManagerWrite | None = None,
         custom_list: Sequence[Any] | None = None,
+        groups: PlannedGroups | None = None,
     ) -> Action:
         """The `Action` the applier runs: the whole action, or only `attributes` (and the state).
 
@@ -167,8 +173,10 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         the manager to write (None: none); `custom_list` the user's custom attribute list as
         JumpCloud has it now, which an update that sets an `attributes.<name>` entry sends
         back whole with those set (every other item kept as it is, docs/directory-attributes.md).
+        `groups` is what is left of the group entry (default: all of it, docs/groups.md).
         """
         lines = self.schedule if schedule is None else schedule
+        planned_groups = self.groups if groups is None else groups
         planned = self.attributes
         names = list(planned) if attributes is None else list(attributes)
         after, customs = _split_custom(planned, names)
@@ -205,7 +213,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             if self.state is not None and with_state:
                 payload["state"] = self.state.after.value
                 payload["suspended"] = self.state.after is UserState.SUSPENDED
-            elif kind is not ActionKind.UPDATE:
+            elif kind not in {ActionKind.UPDATE, ActionKind.GROUPS}:
                 kind = ActionKind.UPDATE
         pending = None
         if manager is not None and self.manager is not None:
@@ -218,13 +226,9 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     change.before_username or change.before,
                     change.after_username or change.after,
                 )
-        if (
-            kind is not ActionKind.CREATE
-            and not payload
-            and pending is None
-            and any(line.change is not JobChange.KEPT for line in lines)
-        ):
-            kind = ActionKind.SCHEDULE  # docs/effective-dates.md: nothing left to write but jobs
+        ledger_ids = self._set_ledger(payload, kind, planned_groups, custom_list)
+        if kind is not ActionKind.CREATE:
+            kind = _write_kind(kind, payload, pending, lines, planned_groups)
         return Action(
             kind=kind,
             desired=desired,
@@ -236,8 +240,34 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             reason=self.reason if reason is None else reason,
             manager_pending=pending,
             schedule=lines,
+            groups=planned_groups.lines if planned_groups is not None else (),
+            ledger_after=ledger_ids,
+            groups_change=planned_groups.names if planned_groups is not None else None,
+            ledger_attribute=planned_groups.attribute if planned_groups is not None else None,
             leaver_steps=self.leaver_steps,
         )
+
+    def _set_ledger(
+        self,
+        payload: dict[str, Any],
+        kind: ActionKind,
+        groups: PlannedGroups | None,
+        custom_list: Sequence[Any] | None,
+    ) -> tuple[str, ...] | None:
+        """Put the group ledger into the payload's custom list when it is written (its ids)."""
+        ledger_ids = groups.ledger_ids if groups is not None else None
+        if groups is None or ledger_ids is None:
+            return None
+        base = payload.get(CUSTOM_FIELD)
+        if base is None and kind is not ActionKind.CREATE:
+            if custom_list is None:  # never guess a list that the PUT would replace
+                raise ValueError(
+                    f"update for profile id {self.deel_id} writes its group ledger "
+                    "without the user's current custom attributes"
+                )
+            base = custom_list
+        payload[CUSTOM_FIELD] = with_ledger(base or [], groups.attribute, ledger_ids)
+        return ledger_ids
 
     def _set_custom_list(
         self,
@@ -259,6 +289,27 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             merged = without(merged if merged is not None else custom_list, removed) or merged
         if merged is not None:
             payload[CUSTOM_FIELD] = merged
+
+
+def _write_kind(
+    kind: ActionKind,
+    payload: Mapping[str, Any],
+    pending: int | None,
+    jobs: Sequence[JobPlan],
+    groups: PlannedGroups | None,
+) -> ActionKind:
+    """The kind of an existing user's action by what is left to write.
+
+    Nothing but memberships: GROUPS (docs/groups.md); nothing but jobs: SCHEDULE
+    (docs/effective-dates.md); a GROUPS action that writes the user after all: UPDATE.
+    """
+    if not payload and pending is None:
+        if groups is not None and any(line.change in GROUP_WRITES for line in groups.lines):
+            return ActionKind.GROUPS
+        if any(line.change is not JobChange.KEPT for line in jobs):
+            return ActionKind.SCHEDULE
+        return kind
+    return ActionKind.UPDATE if kind is ActionKind.GROUPS else kind
 
 
 def _split_custom(
@@ -299,6 +350,16 @@ class LoadedPlan:
     def has_schedules(self) -> bool:
         """Whether an action changes scheduled jobs (the apply run must read them)."""
         return any(line.change is not JobChange.KEPT for a in self.actions for line in a.schedule)
+
+    def ledger_attributes(self) -> list[str]:
+        """The group ledgers the plan writes or checks (the apply run reads them)."""
+        return sorted({a.groups.attribute for a in self.actions if a.groups is not None})
+
+    def group_ids(self) -> list[str]:
+        """The groups the plan's membership lines name (the apply run reads their members)."""
+        return sorted(
+            {line.id for a in self.actions if a.groups for line in a.groups.lines if line.id}
+        )
 
     def attribute_names(self) -> list[str]:
         """Every attribute some action writes (`manager` too): the directory is read with these."""

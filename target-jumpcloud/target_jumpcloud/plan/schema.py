@@ -16,6 +16,7 @@ from target_jumpcloud.model import (
     Outcome,
     UserState,
 )
+from target_jumpcloud.plan.group_file import GROUPS_SCHEMA
 from target_jumpcloud.settings.leavers import LeaverStep
 from target_jumpcloud.settings.mapping_table import (
     CUSTOM_FIELD,
@@ -59,6 +60,7 @@ OUTCOME_OF: Final = {
     ActionKind.SUSPEND: Outcome.SUSPENDED,
     ActionKind.REACTIVATE: Outcome.REACTIVATED,
     ActionKind.SCHEDULE: Outcome.SCHEDULED,
+    ActionKind.GROUPS: Outcome.UPDATED,
 }
 STATE_FIELDS: Final = frozenset({"state", "suspended"})
 _NOT_ATTRIBUTES: Final = frozenset({"username", "state", "suspended"})
@@ -182,6 +184,7 @@ ACTION_SCHEMA: Final = {
         "reason": _NULLABLE_TEXT,
         "warnings": {"type": "array", "items": _TEXT},
         "schedule": _SCHEDULE_SCHEMA,
+        "groups": GROUPS_SCHEMA,  # docs/groups.md
         # docs/leavers.md: the steps run once the action's write succeeded, in order.
         "leaver_steps": {"type": "array", "items": {"enum": [step.value for step in LeaverStep]}},
         # docs/leavers.md: the write is an out-of-scope user's (no record backs it).
@@ -257,6 +260,17 @@ DIRECTORY_SCHEMA: Final[dict[str, Any]] = {
 #: A record's `changes` in a report or a plan: attribute → [old, new].
 CHANGES_SCHEMA: Final = {
     "type": "object",
+    "properties": {  # docs/groups.md: the managed groups' names before and after
+        "groups": {
+            "type": "array",
+            "prefixItems": [
+                {"type": "array", "items": _TEXT},
+                {"type": "array", "items": _TEXT},
+            ],
+            "minItems": 2,
+            "maxItems": 2,
+        }
+    },
     "additionalProperties": {
         "type": "array",
         "prefixItems": [_NULLABLE_TEXT, _NULLABLE_TEXT],

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from target_jumpcloud.model import UserState
 from target_jumpcloud.settings.credentials import ServiceAccount, default_token_url
 from target_jumpcloud.settings.effective_dating import EffectiveDating, read_effective_dating
+from target_jumpcloud.settings.groups import GroupSettings, read_group_settings
 from target_jumpcloud.settings.leavers import LeaverSettings, read_leaver_settings
 from target_jumpcloud.settings.mapping_table import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.settings.username_template import (
@@ -175,6 +176,7 @@ class SyncSettings:
     effective_dating: EffectiveDating = field(
         default_factory=EffectiveDating
     )  # docs/effective-dates.md
+    groups: GroupSettings = field(default_factory=GroupSettings)  # docs/groups.md
     leavers: LeaverSettings = field(default_factory=LeaverSettings)  # docs/leavers.md
 
 
@@ -223,6 +225,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     dry_run = checked(_flag, config, "dry_run", default=False)
     effective_dating, effective_problems = read_effective_dating(config, dry_run=dry_run)
     problems.extend(effective_problems)
+    groups, group_problems = read_group_settings(config, mapping)
+    problems.extend(group_problems)
     leavers, leaver_problems = read_leaver_settings(config)
     problems.extend(leaver_problems)
     settings = SyncSettings(
@@ -262,6 +266,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         ),
         review_html=checked(_flag, config, "review_html", default=False),
         effective_dating=effective_dating,
+        groups=groups,
         leavers=leavers,
     )
     if problems:

@@ -11,6 +11,10 @@ from typing import Any, Final
 from singer_sdk import typing as th
 
 from target_jumpcloud.settings.effective_dating import DEFAULT_TIMEZONE
+from target_jumpcloud.settings.groups import (
+    DEFAULT_LEDGER_ATTRIBUTE,
+    DEFAULT_MAX_GROUP_REMOVAL_PERCENT,
+)
 from target_jumpcloud.settings.leavers import (
     DEFAULT_ID_PATTERN,
     DEFAULT_OUT_OF_SCOPE_AFTER,
@@ -141,6 +145,47 @@ EFFECTIVE_DATING_SETTINGS: Final = (
         description=(
             "Dry runs only: plan as if it were this time (ISO 8601 with offset), to preview "
             "what a later run will do."
+        ),
+    ),
+)
+
+#: The group settings (docs/groups.md).
+GROUP_SETTINGS: Final = (
+    th.Property(
+        "group_rules",
+        th.CustomType({"type": ["array", "string", "null"], "items": {"type": "object"}}),
+        description=(
+            'Group memberships from HR data: a list of rules {"group": TEMPLATE, "when": '
+            "{ATTR: VALUE or [VALUES]}}; TEMPLATE names mapped JumpCloud attributes, as in "
+            '"Dept - {department}". Empty (the default): groups are never read or touched. '
+            "See docs/groups.md."
+        ),
+    ),
+    th.Property(
+        "create_missing_groups",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Create a group a rule names that JumpCloud does not have (once, before any "
+            "membership write); off: the record gets a warning instead."
+        ),
+    ),
+    th.Property(
+        "group_ledger_attribute",
+        th.StringType,
+        default=DEFAULT_LEDGER_ATTRIBUTE,
+        description=(
+            "The custom attribute in which each user's groups managed by the sync are "
+            "recorded (group ids, sorted, comma-separated); only those are ever removed."
+        ),
+    ),
+    th.Property(
+        "max_group_removal_percent",
+        th.NumberType,
+        default=DEFAULT_MAX_GROUP_REMOVAL_PERCENT,
+        description=(
+            "Stop before any write when a run would remove more than this share of one "
+            "group's current members, and at least 5 of them (default 20)."
         ),
     ),
 )
@@ -367,6 +412,7 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
         ),
     ),
     *EFFECTIVE_DATING_SETTINGS,
+    *GROUP_SETTINGS,
     *LEAVER_SETTINGS,
     th.Property(
         "validate_records",

@@ -8,8 +8,8 @@ in each user's custom attributes:
   record carries the user again);
 - `deelSyncLeaver`: the UTC date the user's leaver steps completed (so they run once;
   removed once the user is no longer suspended);
-- the group ledger (`deelSyncGroups` by default): the ids of the groups the sync made the
-  user a member of, the only ones `remove_groups` leaves.
+- the group ledger (docs/groups.md, `sync/groups.py`): the ids of the groups the sync made
+  the user a member of, the only ones `remove_groups` leaves.
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ from typing import TYPE_CHECKING, Any, Final
 from target_jumpcloud.model import DesiredUser, OutOfScopeAction
 from target_jumpcloud.settings.leavers import LeaverStep, OutOfScopeMode
 from target_jumpcloud.sync import custom_attributes as custom
+from target_jumpcloud.sync.groups import ledger_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from target_jumpcloud.model import DirectoryUser, RejectedRecord
+    from target_jumpcloud.sync.groups import GroupSnapshot
 
 MISSING_ATTRIBUTE: Final = "deelSyncMissing"
 LEAVER_ATTRIBUTE: Final = "deelSyncLeaver"
-DEFAULT_LEDGER_ATTRIBUTE: Final = "deelSyncGroups"
 
-#: The custom attributes the leaver rules read: the directory is read with them.
-BOOKKEEPING_ATTRIBUTES: Final = (MISSING_ATTRIBUTE, LEAVER_ATTRIBUTE, DEFAULT_LEDGER_ATTRIBUTE)
+#: The custom attributes the leaver rules read (and the group ledger): the directory is read
+#: with them.
+BOOKKEEPING_ATTRIBUTES: Final = (MISSING_ATTRIBUTE, LEAVER_ATTRIBUTE)
 
 
 def out_of_scope_reason(missed_runs: int) -> str:
@@ -81,12 +83,27 @@ def has_leaver_record(items: Sequence[Any]) -> bool:
     return custom.current_text(items, LEAVER_ATTRIBUTE) is not None
 
 
-def read_ledger(items: Sequence[Any], name: str = DEFAULT_LEDGER_ATTRIBUTE) -> tuple[str, ...]:
-    """The group ids in the user's ledger (sorted, joined by `,`): the groups to leave."""
-    text = custom.current_text(items, name)
-    if text is None:
-        return ()
-    return tuple(sorted({part.strip() for part in text.split(",") if part.strip()}))
+def groups_to_leave(
+    user: DirectoryUser, attribute: str, groups: GroupSnapshot | None
+) -> tuple[str, ...]:
+    """The ledger's groups `remove_groups` leaves: the ones the user is still a member of.
+
+    With the groups read (`groups`), a group gone from JumpCloud, a dynamic one (JumpCloud's
+    to decide) or one the user was taken out of by hand needs no request; without them,
+    every ledger group is tried (a group gone answers 404: done).
+    """
+    ledger = ledger_of(user, attribute)
+    if groups is None:
+        return ledger
+    kept = []
+    for group_id in ledger:
+        group = groups.by_id(group_id)
+        if group is None or group.dynamic:
+            continue
+        members = groups.members_of(group_id)
+        if members is None or user.id in members:
+            kept.append(group_id)
+    return tuple(kept)
 
 
 def steps_with_work(steps: Sequence[LeaverStep], ledger: Sequence[str]) -> tuple[str, ...]:

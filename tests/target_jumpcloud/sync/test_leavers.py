@@ -87,10 +87,24 @@ def test_remove_groups_has_work_only_with_a_ledger():
     assert rules.steps_with_work((LeaverStep.REMOVE_GROUPS,), ()) == ()
 
 
-def test_the_ledger_is_read_sorted_and_once():
-    items = ({"name": "deelSyncGroups", "value": "g2, g1,,g2"},)
-    assert rules.read_ledger(items) == ("g1", "g2")
-    assert rules.read_ledger(()) == ()
+def test_only_the_ledger_groups_the_user_is_still_in_are_left():
+    from target_jumpcloud.sync.groups import DirectoryGroup, GroupSnapshot
+
+    g1, g2, g3, g4 = (f"{n:024x}" for n in range(1, 5))
+    items = ({"name": "deelSyncGroups", "value": f"{g2},{g1},{g3},{g4}"},)
+    user = _user("p1", items=items)
+    groups = GroupSnapshot(
+        [
+            DirectoryGroup(g1, "One"),
+            DirectoryGroup(g2, "Two"),
+            DirectoryGroup(g3, "Dynamic", "DYNAMIC_AUTOMATED"),
+        ],
+        {g1: ["u1"], g2: ["someone-else"]},
+    )
+    # g2: taken out by hand; g3: dynamic; g4: gone from JumpCloud.
+    assert rules.groups_to_leave(user, "deelSyncGroups", groups) == (g1,)
+    assert rules.groups_to_leave(user, "deelSyncGroups", None) == (g1, g2, g3, g4)
+    assert rules.groups_to_leave(_user("p1"), "deelSyncGroups", None) == ()
 
 
 def test_bookkeeping_keeps_every_other_attribute_as_it_was():
