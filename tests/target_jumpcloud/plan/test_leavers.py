@@ -152,8 +152,8 @@ def test_an_active_worker_kept_suspended_is_no_leaver():
 
 
 def test_the_run_suspending_a_leaver_plans_its_steps_and_a_reactivation_drops_the_record():
-    G1, G2 = "a" * 24, "b" * 24
-    ledger = [{"name": "deelSyncGroups", "value": f"{G1},{G2}"}]
+    g1, g2 = "a" * 24, "b" * 24
+    ledger = [{"name": "deelSyncGroups", "value": f"{g1},{g2}"}]
     plan = _plan(
         [_record(P1, "u1@x.example", active=False)],
         [_user("u1", P1, items=ledger)],
@@ -162,7 +162,7 @@ def test_the_run_suspending_a_leaver_plans_its_steps_and_a_reactivation_drops_th
     (action,) = plan.actions
     assert action.kind is ActionKind.SUSPEND
     assert action.leaver_steps == ("remove_groups", "reset_mfa", "expire_password")
-    assert action.ledger == (G1, G2)
+    assert action.ledger == (g1, g2)
 
     done = [{"name": "deelSyncLeaver", "value": "2027-01-04"}]
     settings, _ = read_leaver_settings({})
