@@ -390,3 +390,33 @@ def test_a_protected_group_jumpcloud_lacks_protects_everyone(
     assert entry["action"] == "protected"
     assert app.get_user(gone)["state"] == "ACTIVATED"
     assert "protected_group 'No such group' is not a JumpCloud user group" in caplog.text
+
+
+def test_a_user_seen_again_keeps_its_groups_and_loses_only_its_count(
+    app, jumpcloud_api_url, tmp_path
+):
+    group = app.add_group("All staff")
+    ada = _seed(
+        app,
+        "ada.lovelace",
+        P1,
+        firstname="Ada",
+        lastname="Lovelace",
+        attributes=[
+            {"name": "deelSyncGroups", "value": str(group["id"])},
+            {"name": "deelSyncMissing", "value": "1"},
+        ],
+    )
+    app.set_group_members(str(group["id"]), [ada])
+    report_path = str(tmp_path / "report.json")
+    run_target(
+        jumpcloud_api_url,
+        _complete([ADA]),
+        report_path=report_path,
+        group_rules=[{"group": "All staff"}],
+    )
+    (record,) = _report(tmp_path)["records"]
+    assert record["outcome"] == "updated"
+    assert record["changes"]["attributes.deelSyncMissing"] == ["1", None]
+    assert [(g["group"], g["change"]) for g in record["groups"]] == [("All staff", "kept")]
+    assert _custom(app, ada) == {"deelSyncGroups": str(group["id"])}

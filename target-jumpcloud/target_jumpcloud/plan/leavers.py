@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from msgspec.structs import replace
+
 from target_jumpcloud.model import (
     UNLINKED_LISTED,
     Action,
@@ -196,6 +198,8 @@ class _Bookkeeper:
             reasons.append(REASON_BACK_IN_LISTING)
         if steps:
             reasons.append(REASON_STEPS_AFTER_SUSPENSION)
+        if result.warnings != desired.warnings:  # (the planner's own, e.g. a group's)
+            desired = replace(desired, warnings=result.warnings)
         return Action(
             kind=ActionKind.UPDATE,
             desired=desired,
@@ -206,6 +210,8 @@ class _Bookkeeper:
             outcome=Outcome.UPDATED,
             reason="; ".join(reasons),
             schedule=result.schedule,
+            groups=result.groups,  # (kept lines only: an unchanged record writes no group)
+            groups_change=result.groups_change,
             leaver_steps=steps,
             ledger=ledger,
             custom_after=tuple(trimmed if trimmed is not None else items),
