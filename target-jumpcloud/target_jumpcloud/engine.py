@@ -24,7 +24,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from target_jumpcloud.apply.leavers import StepRunner, apply_out_of_scope, run_record_steps
+from target_jumpcloud.apply.leavers import apply_leavers
 from target_jumpcloud.apply.users import apply_plan
 from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
@@ -45,6 +45,7 @@ from target_jumpcloud.output.report import (
     STATUS_GUARD,
     Progress,
     RunReport,
+    directory_check_line,
     utc_now,
 )
 from target_jumpcloud.output.review import ReviewInputError, write_review_page
@@ -58,7 +59,7 @@ from target_jumpcloud.plan.leavers import LeaverInputs, attach_leaver_context, p
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX, synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
-from target_jumpcloud.sync.groups import group_names, ledger_of
+from target_jumpcloud.sync.groups import ledger_ids, namer_for
 from target_jumpcloud.sync.leavers import BOOKKEEPING_ATTRIBUTES
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
@@ -169,6 +170,9 @@ class SyncRun:
         # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
         self._groups: GroupReading | None = None
         self._extra_group_names: list[str] = []
+        groups = settings.groups
+        self._namer = namer_for(groups.rules) if groups.enabled else None
+        self._names_sent: set[tuple[str, ...]] = set()
         #: The groups and the members read, once the plan is made (None: groups are off).
         self.group_snapshot: GroupSnapshot | None = None
         if settings.leavers.protected_group:  # docs/leavers.md: its members are never suspended
@@ -280,15 +284,7 @@ class SyncRun:
             self._directory = Directory(users)
             self.logger.info("Loaded %d JumpCloud users", len(users))
             if self._groups is not None:  # the groups the users' ledgers name
-                attribute = self.settings.groups.ledger_attribute
-                self._groups.want_ids(
-                    {
-                        i
-                        for user in users
-                        if user.custom_attributes
-                        for i in ledger_of(user, attribute)
-                    }
-                )
+                self._groups.want_ids(ledger_ids(users, self.settings.groups.ledger_attribute))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._directory_error = exc
 
@@ -345,17 +341,21 @@ class SyncRun:
         """Keep one mapped record for the plan."""
         self.records.append(record)
         self._read_progress.tick(len(self.records))
-        groups = self._groups
-        if groups is not None and self.settings.groups.enabled and isinstance(record, DesiredUser):
-            groups.want_names(group_names(self.settings.groups.rules, record)[0])
+        namer = self._namer
+        if namer is not None and isinstance(record, DesiredUser):
+            names = namer(record)[0]
+            if names not in self._names_sent:  # (the same few tuples, 100,000 times)
+                self._names_sent.add(names)
+                if self._groups is not None:
+                    self._groups.want_names(names)
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
     def finish(self, *, complete_input: bool = False) -> RunReport:
         """Plan every record, then stop on the guard or the dry run, or apply.
 
-        `complete_input`: the records are the source's whole listing (docs/leavers.md), so
-        the users none of them carries are out of scope; otherwise that check is not made.
+        `complete_input`: the records are the source's whole listing: the users none of them
+        carries are out of scope (docs/leavers.md).
 
         Raises:
             DirectoryUnavailable: The directory could not be loaded (nothing written).
@@ -372,15 +372,17 @@ class SyncRun:
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
         plan = plan_sync(self.records, directory, options, groups=self.group_snapshot)
-        inputs = LeaverInputs(
-            self.settings.leavers,
+        inputs, warning = LeaverInputs.for_run(
+            self.settings,
             complete_input=complete_input,
-            protected_ids=self._protected_ids(complete_input),
-            ledger_attribute=self.settings.groups.ledger_attribute,
             groups=self.group_snapshot,
+            read_members=self.client.list_group_members,
         )
+        if warning:
+            self.logger.warning("%s", warning)
         plan = plan_leavers(plan, self.records, directory, options, inputs)
-        self._log_directory_check(plan)
+        if line := directory_check_line(plan.directory, self.settings):
+            self.logger.info("%s", line)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -468,19 +470,14 @@ class SyncRun:
             stop=self.stop_event,
             ledger_attribute=self.settings.groups.ledger_attribute,
         )
-        runner = StepRunner(self.client, ledger_attribute=self.settings.groups.ledger_attribute)
-        applied = run_record_steps(
-            plan.actions,
+        applied, directory_failed = apply_leavers(
+            plan,
             applied,
-            runner,
+            self.client,
+            ledger_attribute=self.settings.groups.ledger_attribute,
             stop=self.stop_event,
             concurrency=self.apply_concurrency,
         )
-        directory_failed = 0
-        if plan.directory is not None:
-            directory_failed = apply_out_of_scope(
-                plan.directory, runner, stop=self.stop_event, concurrency=self.apply_concurrency
-            )
         failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
         status = STATUS_FAILED_RECORDS if failed or directory_failed else STATUS_COMPLETED
         report = self._finish([*plan.results, *applied], status, None)
@@ -501,52 +498,6 @@ class SyncRun:
             self.logger.error("Could not write the plan to %s: %s", path, exc.strerror or exc)  # noqa: TRY400
         else:
             self.logger.info("Plan %s written to %s", document["plan_id"], written)
-
-    def _protected_ids(self, complete_input: bool) -> frozenset[str] | None:  # noqa: FBT001
-        """The members of `protected_group` (docs/leavers.md); None: everyone is protected.
-
-        Read with the groups (a dynamic group's members too, which the group read skips).
-        A protected group JumpCloud does not have protects everyone this run: never guess.
-        """
-        name = self.settings.leavers.protected_group
-        if not complete_input or not name:
-            return frozenset()
-        snapshot = self.group_snapshot
-        group = snapshot.by_name(name) if snapshot is not None else None
-        if snapshot is None or group is None:
-            self.logger.warning(
-                "protected_group %r is not a JumpCloud user group: no user is suspended as out "
-                "of scope in this run",
-                name,
-            )
-            return None
-        members = snapshot.members_of(group.id)
-        if members is None:
-            members = frozenset(self.client.list_group_members(group.id))
-        return frozenset(members)
-
-    def _log_directory_check(self, plan: Plan) -> None:
-        check = plan.directory
-        if check is None:
-            return
-        if not check.complete_input:
-            self.logger.info(
-                "The input is not a complete listing (no ACTIVATE_VERSION after the last "
-                "'%s' record): the out-of-scope check was not made",
-                self.settings.worker_stream,
-            )
-            return
-        actions = dict.fromkeys(("reported", "counted", "suspended", "protected"), 0)
-        for user in check.out_of_scope:
-            actions[user.action.value] += 1
-        self.logger.info(
-            "Complete input: %d JumpCloud user(s) out of scope (%s, out_of_scope %s); "
-            "%d unlinked user(s)",
-            len(check.out_of_scope),
-            ", ".join(f"{n} {name}" for name, n in actions.items()),
-            self.settings.leavers.out_of_scope.value,
-            check.unlinked_count,
-        )
 
     def _log_plan(self, plan: Plan) -> None:
         kinds = dict.fromkeys(ActionKind, 0)

@@ -249,9 +249,29 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
         entry["schedule"] = [
             line.report_entry() for line in self.schedule
         ]  # docs/effective-dates.md
-        entry["groups"] = [line.report_entry() for line in self.groups]  # docs/groups.md
+        entry["groups"] = _group_entries(self.groups)  # docs/groups.md
         entry["leaver_steps"] = steps_json(self.leaver_steps)  # docs/leavers.md
         return entry
+
+
+_GROUP_ENTRIES: dict[tuple[GroupLine, ...], list[dict[str, str | None]]] = {}
+_GROUP_ENTRIES_MAX = 10_000
+
+
+def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
+    """The report's `groups` of a record, shared between records with the same lines.
+
+    Users in step share one list per set of lines: a report of 100,000 users holds a few
+    hundred of them, not 300,000 dicts (never mutated).
+    """
+    if not lines:
+        return []
+    found = _GROUP_ENTRIES.get(lines)
+    if found is None:
+        found = [line.report_entry() for line in lines]
+        if len(_GROUP_ENTRIES) < _GROUP_ENTRIES_MAX:
+            _GROUP_ENTRIES[lines] = found
+    return found
 
 
 def steps_json(steps: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Mapping, Sequence
 
-    from target_jumpcloud.model import Action, DirectoryCheck, OutOfScopeUser, RecordResult
+    from target_jumpcloud.model import Action, DirectoryCheck, OutOfScopeUser, Plan, RecordResult
 
 logger = logging.getLogger("target-jumpcloud.applier")
 
@@ -229,6 +229,27 @@ def apply_out_of_scope(
     for user in failed:
         logger.error("out-of-scope user %s (%s): %s", user.username, user.jumpcloud_id, user.failed)
     return len(failed)
+
+
+def apply_leavers(
+    plan: Plan,
+    applied: list[RecordResult],
+    client: LeaverClient,
+    *,
+    ledger_attribute: str,
+    stop: threading.Event,
+    concurrency: int = 4,
+) -> tuple[list[RecordResult], int]:
+    """After the plan's own writes: the records' leaver steps, then the out-of-scope users'.
+
+    Returns the records' results and how many out-of-scope users failed.
+    """
+    runner = StepRunner(client, ledger_attribute=ledger_attribute)
+    results = run_record_steps(plan.actions, applied, runner, stop=stop, concurrency=concurrency)
+    failed = 0
+    if plan.directory is not None:
+        failed = apply_out_of_scope(plan.directory, runner, stop=stop, concurrency=concurrency)
+    return results, failed
 
 
 def _joined(reason: str | None, extra: str) -> str:

@@ -13,6 +13,8 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
+import msgspec
+
 from target_jumpcloud.jumpcloud.errors import (
     AuthenticationError,
     JumpCloudError,
@@ -24,6 +26,8 @@ from target_jumpcloud.sync.groups import DirectoryGroup, group_key, read_group
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import requests
+
 logger = logging.getLogger("target-jumpcloud.client")
 
 GROUPS_PATH: Final = "/v2/usergroups"  # V2 user groups (under `api_url`)
@@ -31,6 +35,30 @@ _HTTP_CONFLICT: Final = 409
 #: Answers to a member write that may mean "already so" (checked against the member list).
 _MAYBE_DONE: Final = frozenset({400, 404, 409})
 MAX_WRITE_ATTEMPTS: Final = 4  # sends of one group write whose answers keep getting lost
+
+
+class _Target(msgspec.Struct, gc=False):
+    id: str | None = None
+
+
+class _Connection(msgspec.Struct, gc=False):
+    """A `GraphConnection` of the members list: only `to.id` is read."""
+
+    to: _Target | None = None
+
+
+_MEMBER_PAGE: Final = msgspec.json.Decoder(list[_Connection])
+
+
+def _read_members(response: requests.Response) -> list[_Connection]:
+    try:
+        return _MEMBER_PAGE.decode(response.content)
+    except msgspec.DecodeError:  # (a ValidationError is one too)
+        raise JumpCloudError(
+            f"GET {response.request.path_url.split('?')[0]}: unexpected response "
+            "(not a list of members)",
+            status=response.status_code,
+        ) from None
 
 
 def _members_path(group_id: str) -> str:
@@ -86,15 +114,21 @@ class UserGroupsAPI(Transport):
         return None
 
     def list_group_members(self, group_id: str) -> list[str]:
-        """The user ids in a group (`GraphConnection.to.id`), 100 a page."""
+        """The user ids in a group (`GraphConnection.to.id`), 100 a page until a short page.
+
+        Each page is decoded straight into the ids (a 100,000-member group is 1,001 pages).
+        """
+        path = _members_path(group_id)
         members: list[str] = []
-        for page in self._pages(_members_path(group_id)):
-            for item in page:
-                target = item.get("to") if isinstance(item, dict) else None
-                user_id = target.get("id") if isinstance(target, dict) else None
-                if isinstance(user_id, str) and user_id:
-                    members.append(user_id)
-        return members
+        skip = 0
+        while True:
+            page: list[_Connection] = self._request(
+                "GET", path, params={"limit": PAGE_SIZE, "skip": skip}, read=_read_members
+            )
+            members += [c.to.id for c in page if c.to is not None and c.to.id]
+            skip += len(page)
+            if len(page) < PAGE_SIZE:
+                return members
 
     def create_group(self, name: str) -> DirectoryGroup:
         """Create a group, or find the one an earlier attempt (or someone else) made.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -16,7 +17,13 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from target_jumpcloud.atomic import write_atomically
-from target_jumpcloud.model import REASON_KEPT_SUSPENDED, DirectoryCheck, Outcome, RecordResult
+from target_jumpcloud.model import (
+    REASON_KEPT_SUSPENDED,
+    DirectoryCheck,
+    Outcome,
+    OutOfScopeAction,
+    RecordResult,
+)
 from target_jumpcloud.sync.managers import missing_manager_id
 
 if TYPE_CHECKING:
@@ -25,7 +32,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from pathlib import Path
 
+    from target_jumpcloud.settings.sync_settings import SyncSettings
+
 SUMMARY_LISTED: Final = 10  # records listed per outcome in the summary
+OUT_OF_SCOPE_ACTIONS: Final = tuple(action.value for action in OutOfScopeAction)
 _LISTED_OUTCOMES: Final = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.FAILED)
 
 STATUS_COMPLETED: Final = "completed"
@@ -212,6 +222,24 @@ class RunReport:
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report atomically: a temporary file beside it, then a rename."""
         return write_atomically(path, _report_bytes(self.to_json()))
+
+
+def directory_check_line(check: DirectoryCheck | None, settings: SyncSettings) -> str | None:
+    """The log line of the out-of-scope check (docs/leavers.md); None when none was planned."""
+    if check is None:
+        return None
+    worker_stream, mode = settings.worker_stream, settings.leavers.out_of_scope.value
+    if not check.complete_input:
+        return (
+            f"The input is not a complete listing (no ACTIVATE_VERSION after the last "
+            f"'{worker_stream}' record): the out-of-scope check was not made"
+        )
+    actions = Counter(user.action.value for user in check.out_of_scope)
+    shown = ", ".join(f"{actions[name]} {name}" for name in OUT_OF_SCOPE_ACTIONS)
+    return (
+        f"Complete input: {len(check.out_of_scope)} JumpCloud user(s) out of scope ({shown}, "
+        f"out_of_scope {mode}); {check.unlinked_count} unlinked user(s)"
+    )
 
 
 def _report_bytes(data: dict[str, Any]) -> bytes:

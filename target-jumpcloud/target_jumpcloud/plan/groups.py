@@ -35,8 +35,8 @@ from target_jumpcloud.sync.groups import (
     GroupDecision,
     GroupSnapshot,
     decide_groups,
-    group_names,
     ledger_raw,
+    namer_for,
     names_to_create,
     removals_by_group,
     with_ledger,
@@ -69,14 +69,23 @@ class _GroupPass:
         self.directory = directory
         self.snapshot = snapshot
         self.settings = settings
+        self.names = namer_for(settings.rules)
+        # (names, ledger text) → the groups' ids and the decision of a user in all of them,
+        # each in the ledger: nothing to do. Most users of a directory in step are such.
+        self._in_step: dict[tuple[tuple[str, ...], str], tuple[list[frozenset[str]], GroupDecision]]
+        self._in_step = {}
 
     def decide(self, desired: DesiredUser, user: DirectoryUser | None) -> GroupDecision:
         """The group decision for a worker whose user (None: created by this run) gets groups."""
-        names, warnings = group_names(self.settings.rules, desired)
+        names, warnings = self.names(desired)
         attribute = self.settings.ledger_attribute
         ledger = ledger_raw(user, attribute) if user is not None else None
         if not names and not ledger:
             return GroupDecision(warnings=warnings)
+        if user is not None and ledger is not None:
+            known = self._in_step.get((names, ledger))
+            if known is not None and all(user.id in members for members in known[0]):
+                return known[1]
         decision = decide_groups(
             names,
             ledger,
@@ -85,6 +94,8 @@ class _GroupPass:
             create_missing=self.settings.create_missing,
             attribute=attribute,
         )
+        if user is not None and ledger is not None and not warnings:
+            self._remember(names, ledger, decision)
         if warnings:
             decision = GroupDecision(
                 lines=decision.lines,
@@ -95,6 +106,22 @@ class _GroupPass:
                 change=decision.change,
             )
         return decision
+
+    def _remember(self, names: tuple[str, ...], ledger: str, decision: GroupDecision) -> None:
+        """Keep a decision that does nothing, for the next user with these names and ledger."""
+        lines = decision.lines
+        ids = [line.id for line in lines]
+        if (
+            decision.warnings
+            or decision.ledger_changes
+            or decision.change is not None
+            or any(line.change is not GroupChange.KEPT for line in lines)
+            or tuple(sorted(i for i in ids if i)) != decision.ledger_before
+        ):
+            return
+        members = [self.snapshot.members_of(i) for i in ids if i]
+        if all(m is not None for m in members):
+            self._in_step[(names, ledger)] = ([m for m in members if m is not None], decision)
 
     def ledger_list(
         self, payload_list: object, user: DirectoryUser | None, ids: Sequence[str]

@@ -40,10 +40,11 @@ from target_jumpcloud.sync import leavers as rules
 from target_jumpcloud.sync.schedules import decide_for
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from target_jumpcloud.model import DirectoryUser, RejectedRecord
     from target_jumpcloud.plan.build import PlanOptions
+    from target_jumpcloud.settings.sync_settings import SyncSettings
     from target_jumpcloud.sync.directory import Directory
     from target_jumpcloud.sync.groups import GroupSnapshot
 
@@ -65,9 +66,53 @@ class LeaverInputs:
     ledger_attribute: str = DEFAULT_LEDGER_ATTRIBUTE
     groups: GroupSnapshot | None = None  # the groups read (None: not read)
 
+    @classmethod
+    def for_run(
+        cls,
+        settings: SyncSettings,
+        *,
+        complete_input: bool,
+        groups: GroupSnapshot | None,
+        read_members: Callable[[str], Iterable[str]],
+    ) -> tuple[LeaverInputs, str | None]:
+        """The inputs of a run, and a warning to log (a protected group JumpCloud lacks)."""
+        name = settings.leavers.protected_group if complete_input else None
+        protected = protected_ids(name, groups, read_members)
+        warning = None
+        if protected is None:
+            warning = (
+                f"protected_group {name!r} is not a JumpCloud user group: no user is suspended "
+                "as out of scope in this run"
+            )
+        inputs = cls(
+            settings.leavers,
+            complete_input=complete_input,
+            protected_ids=protected,
+            ledger_attribute=settings.groups.ledger_attribute,
+            groups=groups,
+        )
+        return inputs, warning
+
     def protects(self, user_id: str) -> bool:
         """Whether a user may not be suspended as out of scope."""
         return self.protected_ids is None or user_id in self.protected_ids
+
+
+def protected_ids(
+    name: str | None, groups: GroupSnapshot | None, read_members: Callable[[str], Iterable[str]]
+) -> frozenset[str] | None:
+    """The members of `protected_group`; empty when unset; None when JumpCloud lacks it.
+
+    A group the snapshot has no members of (a dynamic one: the group read skips those) is
+    read with `read_members`. A protected group that cannot be found protects everyone.
+    """
+    if not name:
+        return frozenset()
+    group = groups.by_name(name) if groups is not None else None
+    if groups is None or group is None:
+        return None
+    members = groups.members_of(group.id)
+    return frozenset(members if members is not None else read_members(group.id))
 
 
 def plan_leavers(

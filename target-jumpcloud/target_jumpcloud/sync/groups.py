@@ -16,6 +16,8 @@ dynamic group) made is never in it, so the sync leaves it alone forever.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -175,6 +177,50 @@ def group_names(
     return tuple(names.values()), tuple(warnings)
 
 
+class GroupNamer:
+    """`group_names` for one set of rules, remembered by the values the rules read.
+
+    Departments and locations repeat across a workforce, so 100,000 workers come down to a
+    few hundred distinct cases: each is worked out once.
+    """
+
+    _CACHE_MAX: Final = 100_000
+
+    def __init__(self, rules: Sequence[GroupRule]) -> None:
+        self.rules = tuple(rules)
+        read = dict.fromkeys(
+            a for rule in self.rules for a in (*rule.placeholders, *(c for c, _ in rule.when))
+        )
+        plain = [a for a in read if custom_name(a) is None]
+        self._custom = tuple(name for a in read if (name := custom_name(a)) is not None)
+        # `DesiredUser.attributes` holds every mapped attribute, and a rule names only those
+        self._key = operator.itemgetter(*plain) if plain else None
+        self._single = len(plain) == 1
+        self._cache: dict[object, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __call__(self, desired: DesiredUser) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The names and warnings `group_names` gives this worker."""
+        try:
+            key: object = self._key(desired.attributes) if self._key is not None else ()
+        except KeyError:  # (a record made by hand, without every mapped attribute)
+            return group_names(self.rules, desired)
+        if self._custom:
+            custom_values = desired.custom_attributes or {}
+            key = (key, *[custom_values.get(name) for name in self._custom])
+        found = self._cache.get(key)
+        if found is None:
+            found = group_names(self.rules, desired)
+            if len(self._cache) < self._CACHE_MAX:
+                self._cache[key] = found
+        return found
+
+
+@functools.cache
+def namer_for(rules: tuple[GroupRule, ...]) -> GroupNamer:
+    """The one `GroupNamer` of these rules (the read and the planner share its cache)."""
+    return GroupNamer(rules)
+
+
 # -- the ledger ----------------------------------------------------------------------------
 
 
@@ -213,6 +259,12 @@ def ledger_of(user: DirectoryUser, attribute: str) -> tuple[str, ...]:
     The leaver step `remove_groups` removes the user from exactly these groups.
     """
     return parse_ledger(ledger_raw(user, attribute))[0]
+
+
+def ledger_ids(users: Iterable[DirectoryUser], attribute: str) -> set[str]:
+    """Every group id the users' ledgers name (each distinct ledger text parsed once)."""
+    texts = {ledger_raw(user, attribute) for user in users if user.custom_attributes}
+    return {group_id for text in texts for group_id in parse_ledger(text)[0]}
 
 
 def with_ledger(items: Sequence[Any], attribute: str, ids: Iterable[str]) -> list[Any]:
