@@ -416,6 +416,8 @@ def leavers_demo(deel_url: str, jumpcloud_url: str, env: dict[str, str]) -> None
         for user in directory["out_of_scope"]:
             why = user.get("reason") or f"missed {user['missed_runs']} complete listing(s)"
             print(f"  out of scope  {user['username']}: {user['action']} ({why})")
+            for step in user.get("leaver_steps") or []:
+                print(f"  leaver step   {step['step']}: {step['result']}")
     users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
     (account,) = [u for u in users if u.get("employeeIdentifier") == gone["id"]]
     print(f"  {account['username']} is now {account['state']} in JumpCloud")
