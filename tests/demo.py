@@ -286,7 +286,9 @@ def groups_demo_after_second_sync(
     for user in users:
         if (user.get("email") or "").lower() in {e.lower() for e in touched}:
             names = ", ".join(sorted(user["_emulator"]["groups"])) or "(none)"
-            print(f"  {user['username']:<28} {user.get('department') or '':<14} {names}")
+            if user["state"] == "SUSPENDED":  # (docs/groups.md: the leaver steps' to remove)
+                names += "  (suspended: no group change by the rules)"
+            print(f"  {user['username']:<28} {user.get('department') or '':<17} {names}")
     username, group = by_hand
     kept = any(u["username"] == username and group in u["_emulator"]["groups"] for u in users)
     verdict = "still there: the sync only removes memberships it made" if kept else "GONE"

@@ -30,12 +30,12 @@ from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
 from target_jumpcloud.model import (
-    STEP_PLANNED,
     Action,
     ActionKind,
     DesiredUser,
     Outcome,
     RecordResult,
+    planned_steps,
 )
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
@@ -57,10 +57,10 @@ from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
 from target_jumpcloud.plan.leavers import LeaverInputs, attach_leaver_context, plan_leavers
 from target_jumpcloud.plan.load import load_plan
-from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX, synced_attributes
+from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.sync.groups import ledger_ids, namer_for
-from target_jumpcloud.sync.leavers import BOOKKEEPING_ATTRIBUTES
+from target_jumpcloud.sync.leavers import bookkeeping_keys
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -170,6 +170,7 @@ class SyncRun:
         # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
         self._groups: GroupReading | None = None
         self._extra_group_names: list[str] = []
+        self._group_read_wanted = False
         groups = settings.groups
         self._namer = namer_for(groups.rules) if groups.enabled else None
         self._names_sent: set[tuple[str, ...]] = set()
@@ -189,13 +190,15 @@ class SyncRun:
 
     # -- 1. start: key check and directory load ----------------------------------------------
 
-    def want_groups(self, names: Iterable[str]) -> None:
+    def want_groups(self, names: Iterable[str] = ()) -> None:
         """Also read these groups and their members (e.g. a protected group), before `finish`.
 
-        Called before `start`, it also turns the group read on when no rule is set; the
-        snapshot is `group_snapshot` once the plan is made.
+        Called before `start`, it also turns the group read on when no rule is set (with no
+        names: the groups the users' ledgers name, for a leaver step); the snapshot is
+        `group_snapshot` once the directory is loaded (`wait_for_directory`).
         """
         names = list(names)
+        self._group_read_wanted = True
         self._extra_group_names += names
         if self._groups is not None:
             self._groups.want_names(names)
@@ -206,7 +209,7 @@ class SyncRun:
         reviewed = self._reviewed
         return bool(
             self.settings.groups.enabled
-            or self._extra_group_names
+            or self._group_read_wanted
             or (reviewed is not None and reviewed.ledger_attributes())
         )
 
@@ -256,9 +259,7 @@ class SyncRun:
         check needs their values as JumpCloud has them now.
         """
         mapping = dict(self.settings.mapping)
-        # docs/leavers.md: the bookkeeping custom attributes (and so every user's list).
-        bookkeeping = (*BOOKKEEPING_ATTRIBUTES, self.settings.groups.ledger_attribute)
-        mapping.update(dict.fromkeys((CUSTOM_PREFIX + name for name in bookkeeping), ""))
+        mapping.update(bookkeeping_keys(self.settings.groups.ledger_attribute))  # docs/leavers.md
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
         if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
@@ -354,8 +355,7 @@ class SyncRun:
     def finish(self, *, complete_input: bool = False) -> RunReport:
         """Plan every record, then stop on the guard or the dry run, or apply.
 
-        `complete_input`: the records are the source's whole listing: the users none of them
-        carries are out of scope (docs/leavers.md).
+        `complete_input`: the records are the whole listing (docs/leavers.md: out of scope).
 
         Raises:
             DirectoryUnavailable: The directory could not be loaded (nothing written).
@@ -595,5 +595,5 @@ def _planned(action: Action) -> RecordResult:
         schedule=action.schedule,
         groups=action.groups,
         groups_change=action.groups_change,
-        leaver_steps=tuple((step, STEP_PLANNED) for step in action.leaver_steps),
+        leaver_steps=planned_steps(action.leaver_steps),
     )

@@ -259,10 +259,10 @@ _GROUP_ENTRIES_MAX = 10_000
 
 
 def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
-    """The report's `groups` of a record, shared between records with the same lines.
+    """The report's `groups` of a record (a shared list: never mutate it).
 
     Users in step share one list per set of lines: a report of 100,000 users holds a few
-    hundred of them, not 300,000 dicts (never mutated).
+    hundred of them, not 300,000 dicts.
     """
     if not lines:
         return []
@@ -272,6 +272,11 @@ def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
         if len(_GROUP_ENTRIES) < _GROUP_ENTRIES_MAX:
             _GROUP_ENTRIES[lines] = found
     return found
+
+
+def planned_steps(steps: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Leaver steps not run yet, as a dry run and a plan list them (`planned`)."""
+    return tuple((step, STEP_PLANNED) for step in steps)
 
 
 def steps_json(steps: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
@@ -325,7 +330,7 @@ class OutOfScopeUser(msgspec.Struct, kw_only=True, gc=False):
             entry["reason"] = self.reason
         if self.leaver_steps or self.step_results:
             entry["leaver_steps"] = steps_json(
-                self.step_results or tuple((s, STEP_PLANNED) for s in self.leaver_steps)
+                self.step_results or planned_steps(self.leaver_steps)
             )
         if self.failed:
             entry["error"] = self.failed

@@ -404,3 +404,70 @@ def test_faults_on_every_group_endpoint_converge_without_duplicates(app, jumpclo
     app.reset_log()
     run_sync(jumpcloud_api_url, workers, create_missing_groups=True)
     assert writes(app) == []
+
+
+def test_a_removal_that_fails_stays_in_the_ledger_and_the_next_run_finishes_it(
+    app, jumpcloud_api_url
+):
+    ids = first_sync(app, jumpcloud_api_url)
+    engineering = app.find_group("Dept - Engineering")["id"]
+    app.faults.script(
+        "503", method="POST", path=f"/api/v2/usergroups/{engineering}/members", count=50
+    )
+    moved = staff()
+    moved[1] = person(
+        "p2", "Folake", "Adeyemi", work_location="Lagos", department={"id": "d2", "name": "Finance"}
+    )
+    with pytest.raises(Exception, match="failed"):
+        run_sync(jumpcloud_api_url, moved)
+    app.faults.clear()
+    assert ids["p2"] in group_members(app, "Dept - Engineering")
+    assert ids["p2"] in group_members(app, "Dept - Finance")  # the add went through
+    assert engineering in (ledger(user_of(app, "p2")) or "")  # so it is still ours to remove
+    run = run_sync(jumpcloud_api_url, moved)
+    assert ids["p2"] not in group_members(app, "Dept - Engineering")
+    assert entry(run, "p2")["outcome"] == "updated"
+
+
+def test_a_user_whose_create_fails_is_added_to_no_group(app, jumpcloud_api_url):
+    app.faults.script("500", method="POST", path="/api/systemusers", count=100)
+    with pytest.raises(Exception, match="failed"):
+        run_sync(jumpcloud_api_url, [person("p1", "Ada", "Lovelace")], create_missing_groups=True)
+    app.faults.clear()
+    assert app.writes.get("member_add", 0) == 0
+
+
+def test_another_step_can_ask_for_groups_and_the_ledgers_without_rules(app, jumpcloud_api_url):
+    """The API a leaver step uses: `want_groups`, `group_snapshot` and `ledger_of`."""
+    from target_jumpcloud.sync.groups import ledger_of
+
+    ids = first_sync(app, jumpcloud_api_url)
+    protected = app.add_group("Protected", members=[ids["p3"]])
+    app.add_group("Never read")
+    config = {"api_key": KEY, "api_url": jumpcloud_api_url}
+    run = SyncRun(parse_settings(config), fast_client(jumpcloud_api_url))
+    run.want_groups(["Protected"])
+    run.start()
+    directory = run.wait_for_directory()
+    snapshot = run.group_snapshot
+    assert snapshot is not None
+    group = snapshot.by_name("protected")
+    assert group is not None
+    assert snapshot.members_of(protected["id"]) == {ids["p3"]}
+    ada = directory.get(ids["p1"])
+    assert ada is not None
+    in_ledger = ledger_of(ada, LEDGER)
+    assert len(in_ledger) == 3
+    assert all(snapshot.members_of(i) is not None for i in in_ledger)  # read for the ledgers
+    never = app.find_group("Never read")["id"]
+    assert not [e for e in app.requests() if never in e.path]
+
+
+def test_groups_that_cannot_be_read_stop_the_run_before_any_write(app, jumpcloud_api_url):
+    from target_jumpcloud.engine import DirectoryUnavailable
+
+    app.faults.script("503", method="GET", path="/api/v2/usergroups", count=100)
+    with pytest.raises(DirectoryUnavailable, match="Could not load JumpCloud's user groups"):
+        run_sync(jumpcloud_api_url, staff(), create_missing_groups=True)
+    app.faults.clear()
+    assert writes(app) == []

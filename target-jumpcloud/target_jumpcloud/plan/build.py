@@ -24,6 +24,11 @@ from target_jumpcloud.model import (
     RejectedRecord,
     UserState,
 )
+from target_jumpcloud.plan.dedupe import (
+    dedupe,
+    listed,
+)
+from target_jumpcloud.plan.dedupe import record_result as _result
 from target_jumpcloud.plan.groups import plan_groups
 from target_jumpcloud.plan.guard import count_suspensions
 from target_jumpcloud.settings.effective_dating import EffectiveDating
@@ -50,9 +55,7 @@ if TYPE_CHECKING:
 
 REASON_ADOPTED = "adopted by email"
 REASON_INACTIVE_NEW = "inactive and not in JumpCloud"
-REASON_SUPERSEDED_SAME_ID = "superseded by a later record with the same profile id"
 REASON_ACTIVATED_NOW = "start date reached: activated now"
-_LISTED_MAX = 5  # how many profile ids or users a reason names before "and N more"
 
 Change = tuple[str | None, str | None]
 # Looked up once: an enum member read through its class costs 0.17 µs, per record here.
@@ -105,11 +108,6 @@ class PlanOptions:
         )
 
 
-def superseded_by_email_reason(profile_id: str) -> str:
-    """The reason on a record that lost to the one active record with its work email."""
-    return f"superseded by {profile_id} (same work email)"
-
-
 def diff_attributes(
     desired: Mapping[str, str | None], current: Mapping[str, str | None]
 ) -> dict[str, Change]:
@@ -140,101 +138,6 @@ def _trimmed(value: str | None) -> str | None:
     return (value.strip() or None) if value is not None else None
 
 
-@dataclass
-class Deduplicated:
-    """The stream-wide rules applied: who goes on to matching, who ends here."""
-
-    applied: list[DesiredUser]  # stream order
-    decided: dict[int, RecordResult]  # stream index → skipped/conflict result
-    superseded: dict[str, frozenset[str]]  # winner's profile id → profile ids it superseded
-
-
-def dedupe(records: Sequence[DesiredUser | RejectedRecord]) -> Deduplicated:
-    """Apply the stream-wide rules: rejected records, duplicate profile ids, shared emails.
-
-    - A rejected record is skipped with its validation reason.
-    - The same profile id more than once: the last record counts (even a rejected one: the
-      newest HR data wins and stale data is never applied); earlier ones are skipped.
-    - Surviving valid records sharing a work email (any case): exactly one active → it is
-      used and the others are skipped as superseded by it; otherwise each is a conflict.
-    """
-    last_index: dict[str, int] = {}
-    for index, record in enumerate(records):
-        if record.profile_id is not None:
-            last_index[record.profile_id] = index
-
-    decided: dict[int, RecordResult] = {}
-    first_with_email: dict[str, tuple[int, DesiredUser]] = {}
-    # Only emails held by more than one record get a group (most records have their own).
-    shared_emails: dict[str, list[tuple[int, DesiredUser]]] = {}
-    for index, record in enumerate(records):
-        if isinstance(record, RejectedRecord):
-            decided[index] = _result(record, Outcome.SKIPPED, record.reason)
-        elif last_index[record.profile_id] != index:
-            decided[index] = _result(record, Outcome.SKIPPED, REASON_SUPERSEDED_SAME_ID)
-        else:
-            key = record.email_key
-            entry = (index, record)
-            first = first_with_email.setdefault(key, entry)
-            if first is not entry:
-                shared_emails.setdefault(key, [first]).append(entry)
-
-    superseded: dict[str, frozenset[str]] = {}
-    for group in shared_emails.values():
-        active = [desired for _, desired in group if desired.active]
-        if len(active) == 1:
-            winner = active[0]
-            losers = [(i, d) for i, d in group if d is not winner]
-            reason = superseded_by_email_reason(winner.profile_id)
-            for index, desired in losers:
-                decided[index] = _result(desired, Outcome.SKIPPED, reason)
-            superseded[winner.profile_id] = frozenset(d.profile_id for _, d in losers)
-        else:
-            reason = _shared_email_reason([d for _, d in group], len(active))
-            for index, desired in group:
-                decided[index] = _result(desired, Outcome.CONFLICT, reason)
-
-    applied = [
-        record
-        for index, record in enumerate(records)
-        if index not in decided and isinstance(record, DesiredUser)
-    ]
-    return Deduplicated(applied=applied, decided=decided, superseded=superseded)
-
-
-def _shared_email_reason(group: list[DesiredUser], active: int) -> str:
-    ids = _listed([d.profile_id for d in group])
-    which = "none of them is active" if active == 0 else f"{active} of them are active"
-    return f"work email is shared by {len(group)} records (profile ids {ids}) and {which}"
-
-
-def _listed(items: list[str]) -> str:
-    """A comma list that names at most a few items, so reasons stay one line."""
-    shown = ", ".join(items[:_LISTED_MAX])
-    extra = len(items) - _LISTED_MAX
-    return f"{shown} and {extra} more" if extra > 0 else shown
-
-
-def _result(
-    record: DesiredUser | RejectedRecord,
-    outcome: Outcome,
-    reason: str | None,
-    user: DirectoryUser | None = None,
-    changes: dict[str, Change] | None = None,
-) -> RecordResult:
-    return RecordResult(
-        position=record.position,
-        deel_id=record.profile_id,
-        email=record.email,
-        outcome=outcome,
-        reason=reason,
-        username=user.username if user else None,
-        jumpcloud_id=user.id if user else None,
-        changes=changes or {},
-        warnings=record.warnings if isinstance(record, DesiredUser) else (),
-    )
-
-
 def _user_label(user: DirectoryUser) -> str:
     return f"{user.username!r} ({user.id})"
 
@@ -258,7 +161,7 @@ def _match(
     """
     linked = directory.linked_users(desired.profile_id)
     if len(linked) > 1:
-        users = _listed([_user_label(u) for u in linked])
+        users = listed([_user_label(u) for u in linked])
         return _Match(
             conflict=f"profile id {desired.profile_id} is linked to {len(linked)} "
             f"JumpCloud users ({users})"
@@ -269,7 +172,7 @@ def _match(
     if not holders:
         return _Match()
     if len(holders) > 1:
-        users = _listed([_user_label(u) for u in holders])
+        users = listed([_user_label(u) for u in holders])
         return _Match(
             conflict=f"work email is held by {len(holders)} JumpCloud users ({users}); "
             "cannot tell which one to adopt"

@@ -133,6 +133,10 @@ class _SharedValues(dict[str | None, str | None]):
         return [get(raw) or (raw and raw.strip()) or None for raw in column]
 
 
+_SHARED_ITEM_KEYS = 2  # a custom attribute item `{name, value}`
+_SHARED_LISTS_MAX = 100_000
+
+
 class UserReader:
     """`directory_user` for one list of attributes, prepared once: it runs for every user.
 
@@ -148,6 +152,7 @@ class UserReader:
         # The special fields (docs/directory-attributes.md) are DirectoryUser fields of their own.
         self._manager = MANAGER in wanted
         self._custom = CUSTOM_FIELD in wanted or any(k.startswith(CUSTOM_PREFIX) for k in wanted)
+        self._lists: dict[tuple[tuple[tuple[str, str], ...], ...], tuple[Any, ...]] = {}
         names = tuple(
             name
             for name in wanted
@@ -196,8 +201,32 @@ class UserReader:
             _state(obj),
             attributes,
             _text(get(MANAGER)) if self._manager else None,
-            _custom_list(get(CUSTOM_FIELD)) if self._custom else None,
+            self._custom_list(get(CUSTOM_FIELD)) if self._custom else None,
         )
+
+    def _custom_list(self, value: object) -> tuple[Any, ...]:
+        """The custom attribute list as JumpCloud sent it; null or a non-list counts as empty.
+
+        Lists of plain text items that repeat (a group ledger, a worker type) are kept once:
+        users with equal lists share one tuple of the very items (never modified: an update
+        sends a new list). 100,000 users with a ledger each hold a few hundred lists.
+        """
+        if not isinstance(value, list) or not value:
+            return ()
+        key = []
+        for item in value:
+            if item.__class__ is not dict or len(item) > _SHARED_ITEM_KEYS:
+                return tuple(value)
+            pairs = tuple(item.items())
+            if any(v.__class__ is not str for _, v in pairs):
+                return tuple(value)
+            key.append(pairs)
+        shared = self._lists.get(tuple(key))
+        if shared is None:
+            shared = tuple(value)
+            if len(self._lists) < _SHARED_LISTS_MAX:
+                self._lists[tuple(key)] = shared
+        return shared
 
     def read_users(self, objs: Iterable[Mapping[str, Any]]) -> list[DirectoryUser]:
         """The `DirectoryUser`s of decoded JumpCloud user objects."""
@@ -246,14 +275,9 @@ class UserReader:
         managers = (
             [(u.manager and u.manager.strip()) or None for u in users] if self._manager else none
         )
-        customs = [_custom_list(u.attributes) for u in users] if self._custom else none
+        customs = [self._custom_list(u.attributes) for u in users] if self._custom else none
         made = map(DirectoryUser, ids, usernames, emails, states, attributes, managers, customs)
         return list(made), total
-
-
-def _custom_list(value: object) -> tuple[Any, ...]:
-    """The custom attribute list as JumpCloud sent it; null or a non-list counts as empty."""
-    return tuple(value) if isinstance(value, list) else ()
 
 
 class Directory:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.model import DesiredUser, OutOfScopeAction
 from target_jumpcloud.settings.leavers import LeaverStep, OutOfScopeMode
+from target_jumpcloud.settings.mapping_table import CUSTOM_PREFIX
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync.groups import ledger_of
 
@@ -33,6 +34,11 @@ LEAVER_ATTRIBUTE: Final = "deelSyncLeaver"
 #: The custom attributes the leaver rules read (and the group ledger): the directory is read
 #: with them.
 BOOKKEEPING_ATTRIBUTES: Final = (MISSING_ATTRIBUTE, LEAVER_ATTRIBUTE)
+
+
+def bookkeeping_keys(ledger_attribute: str) -> dict[str, str]:
+    """Mapping keys that make the directory read the bookkeeping attributes (every user's list)."""
+    return {CUSTOM_PREFIX + name: "" for name in (*BOOKKEEPING_ATTRIBUTES, ledger_attribute)}
 
 
 def out_of_scope_reason(missed_runs: int) -> str:

@@ -1,7 +1,7 @@
 """Map one worker record to the JumpCloud user it should produce (docs/sync-rules.md).
 
 Everything here looks at a single record. The rules that need the whole stream (duplicate
-profile ids and work emails) live in `planner.dedupe`.
+profile ids and work emails) live in `plan/dedupe.py`.
 """
 
 from __future__ import annotations

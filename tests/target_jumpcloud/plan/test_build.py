@@ -20,12 +20,11 @@ from target_jumpcloud.model import (
 from target_jumpcloud.plan.build import (
     REASON_ADOPTED,
     REASON_INACTIVE_NEW,
-    REASON_SUPERSEDED_SAME_ID,
     PlanOptions,
-    dedupe,
     diff_attributes,
     plan_sync,
 )
+from target_jumpcloud.plan.dedupe import REASON_SUPERSEDED_SAME_ID, dedupe
 from target_jumpcloud.settings.sync_settings import SuspensionLimit, parse_settings
 from target_jumpcloud.sync.directory import Directory, compared_fields, directory_user
 from target_jumpcloud.sync.mapping import DEFAULT_MAPPING, map_record

@@ -67,3 +67,28 @@ def test_secrets_from_config_and_environment_are_both_masked(monkeypatch):
         {"api_key": KEY + "-long"}, ["api_key"], parse_env=True, prefix="TARGET_JUMPCLOUD_"
     )
     assert scrub(f"a {KEY}-long b env-key-0123456789 c") == "a *** b *** c"
+
+
+def test_group_rule_mistakes_are_bad_config_lines_with_the_others(jumpcloud_api_url, tmp_path):
+    """docs/groups.md: an unknown placeholder, an empty template, a `when` on an attribute the
+    mapping does not produce: one line each, beside every other problem, before any request."""
+    config = {
+        **config_for(jumpcloud_api_url),
+        "max_suspensions": "abc",
+        "group_rules": [
+            {"group": "Dept - {departement}"},
+            {"group": ""},
+            {"group": "Contractors", "when": {"hiring_type": "contractor"}},
+        ],
+        "group_ledger_attribute": "deel-groups",
+    }
+    result = run_cli(config, singer_text([person("p1", "Ada", "Lovelace")]), tmp_path)
+    assert result.returncode == EXIT_CONFIG
+    errors = _errors(result)
+    assert len(errors) == 5, result.stderr
+    text = "\n".join(errors)
+    assert "group_rules[1]: group: unknown placeholder {departement}" in text
+    assert "group_rules[2]: group: the template is empty" in text
+    assert "group_rules[3]: when: 'hiring_type' is not an attribute the mapping produces" in text
+    assert "group_ledger_attribute" in text
+    assert "Traceback" not in result.stdout + result.stderr
