@@ -70,8 +70,9 @@ LEAVER_SETTINGS: Final = (
         th.StringType(nullable=True),
         title="Protected group",
         description=(
-            "A JumpCloud user group whose members are never suspended as out of scope "
-            "(break-glass and service accounts); they are reported as protected."
+            "A JumpCloud user group (name, any case; dynamic groups too) whose members are "
+            "never suspended as out of scope (break-glass and service accounts): they are "
+            "reported as protected. A name no group has protects everyone, with a warning."
         ),
     ),
     th.Property(
