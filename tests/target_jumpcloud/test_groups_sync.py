@@ -7,6 +7,7 @@ is never undone, a second run writes nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -99,8 +100,14 @@ def test_joiners_get_their_groups_in_the_create_and_a_second_run_writes_nothing(
     assert all(line["id"] for line in lines)
 
     before = len(writes(app))
+    app.reset_log()
     again = run_sync(jumpcloud_api_url, staff(), create_missing_groups=True)
-    assert len(writes(app)) == before
+    assert writes(app) == []
+    # the groups listed once, and each named group's members read once (one short page)
+    assert len(app.requests("GET", "/api/v2/usergroups")) == 1
+    member_reads = Counter(e.path for e in app.requests("GET") if e.path.endswith("/members"))
+    assert sorted(member_reads.values()) == [1] * 5
+    assert before > 0
     assert again.report is not None
     assert again.report.counts["unchanged"] == 3
     assert {line["change"] for line in entry(again, "p1")["groups"]} == {"kept"}

@@ -197,6 +197,7 @@ def _failed(result: RecordResult, errors: list[str]) -> RecordResult:
     written = {
         Outcome.CREATED: f"created as {result.username}",
         Outcome.UPDATED: "updated",
+        Outcome.SUSPENDED: "suspended",
         Outcome.REACTIVATED: "reactivated",
     }.get(result.outcome)
     what = "; ".join(dict.fromkeys(errors))

@@ -236,8 +236,17 @@ def plan_groups(  # noqa: PLR0917 - the plan's parts and what it is made from
 
 
 def group_removals(actions: Sequence[Action], snapshot: GroupSnapshot) -> tuple[GroupRemoval, ...]:
-    """The removals the actions make, by group (largest share first)."""
-    counts = removals_by_group(line for action in actions for line in action.groups)
+    """The removals the actions make, by group (largest share first).
+
+    A suspension's removals (the leaver step `remove_groups`) are not counted: the suspension
+    guard decides whether a suspension may run, and its removals follow it.
+    """
+    counts = removals_by_group(
+        line
+        for action in actions
+        if action.kind is not ActionKind.SUSPEND
+        for line in action.groups
+    )
     removals = []
     for group_id, removed in counts.items():
         group = snapshot.by_id(group_id)
