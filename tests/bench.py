@@ -1324,9 +1324,9 @@ SCENARIOS = (
     "groups",
     "groups-cpu",
 )
-# `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py) and the plan
-# files' and review pages' (tests/bench_plan.py).
-ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan")
+# `run` takes SCENARIOS; `main` adds the receiver's (tests/bench_webhooks.py), the plan
+# files' and review pages' (tests/bench_plan.py) and the leavers' (tests/bench_leavers.py).
+ALL_SCENARIOS = (*SCENARIOS, "webhooks", "plan", "leavers")
 
 
 def run(
@@ -1465,6 +1465,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print("\n".join(bench_plan.render(plan_rows)))
         plan_missed = [f"{r.scenario} N={r.n}: {r.goal}" for r in plan_rows if not r.ok]
+    if "leavers" in chosen:  # out of scope and leaver steps (issue 22)
+        from tests import bench_leavers
+
+        leaver_rows = bench_leavers.run()
+        print()
+        print("\n".join(bench_leavers.render(leaver_rows)))
+        plan_missed += [f"{r.scenario} N={r.n}: {r.goal}" for r in leaver_rows if not r.ok]
     print(f"speed index after: {speed_index():.3f} s (before: {before:.3f} s)")
     print(f"\nbench total: {time.monotonic() - started:.0f} s")
     if args.markdown:

@@ -9,10 +9,12 @@ second run next to its report. Groups from HR data (`groups_demo_*`): the rules 
 groups, an administrator then adds someone to a group by hand, the transfer moves a worker
 between department groups, and the hand-made membership survives. Then it loads the same
 Deel into `output/deel.duckdb` (`meltano run deel-to-duckdb`) and prints one of the
-data-stack queries. Last, the webhook receiver (`webhook_demo`): a termination in Deel is
-delivered as an event and suspends the user within seconds. At its end (`alerts_demo`), a run
-with a conflict sends one notification to a loopback webhook the demo starts, and the run's
-metrics file is printed. Then it stops the emulators.
+data-stack queries. Then `leavers_demo`: a worker deleted in Deel is reported as out of scope
+on the next run and suspended on the one after (`out_of_scope: suspend`). Last, the webhook
+receiver (`webhook_demo`): a termination in Deel is delivered as an event and suspends the
+user within seconds. At its end (`alerts_demo`), a run with a conflict sends one
+notification to a loopback webhook the demo starts, and the run's metrics file is printed.
+Then it stops the emulators.
 """
 
 from __future__ import annotations
@@ -384,6 +386,7 @@ def main() -> None:
         page = REPORT.with_suffix(".html")  # written by the run (review_html in meltano.yml)
         print(f"Its review page (open it in a browser): {page.relative_to(ROOT)}")
         load_into_duckdb(env)
+        leavers_demo(deel_url, jumpcloud_url, env)
         webhook_demo(deel_url, jumpcloud_url, env)
         alerts_demo(jumpcloud_url, env)
     finally:
@@ -394,6 +397,37 @@ def main() -> None:
             emulators.kill()
             emulators.wait()
     print("Emulators stopped.")
+
+
+# -- leavers: accounts Deel no longer lists (docs/leavers.md) ----------------------------------
+
+
+def leavers_demo(deel_url: str, jumpcloud_url: str, env: dict[str, str]) -> None:
+    """A worker deleted in Deel: reported on the next run, suspended on the one after.
+
+    The job's tap ends its complete listing with ACTIVATE_VERSION, so the target knows the
+    account is no longer backed by Deel; with `out_of_scope: suspend` (and the default
+    `out_of_scope_after: 2`) the first run counts it and the second suspends it.
+    """
+    gone = pick_leaver(deel_url, jumpcloud_url)
+    requests.delete(f"{deel_url}/_emulator/people/{gone['id']}", timeout=10).raise_for_status()
+    print(f"\n=== Leavers: {gone['full_name']} is deleted in Deel (never terminated) ===")
+    leaver_env = {**env, "TARGET_JUMPCLOUD_OUT_OF_SCOPE": "suspend"}
+    for title in ("Next sync", "The sync after"):
+        REPORT.unlink(missing_ok=True)
+        elapsed = meltano_run("deel-to-jumpcloud", leaver_env)
+        report: dict[str, Any] = json.loads(REPORT.read_text())
+        directory = report["directory"]
+        listed = "complete" if directory["complete_input"] else "not complete"
+        print(f"{title} ({elapsed:.1f} s): Deel's listing was {listed}")
+        for user in directory["out_of_scope"]:
+            why = user.get("reason") or f"missed {user['missed_runs']} complete listing(s)"
+            print(f"  out of scope  {user['username']}: {user['action']} ({why})")
+            for step in user.get("leaver_steps") or []:
+                print(f"  leaver step   {step['step']}: {step['result']}")
+    users = requests.get(f"{jumpcloud_url}/_emulator/users", timeout=10).json()
+    (account,) = [u for u in users if u.get("employeeIdentifier") == gone["id"]]
+    print(f"  {account['username']} is now {account['state']} in JumpCloud")
 
 
 # -- the webhook receiver (docs/webhooks.md) -------------------------------------------------------

@@ -24,11 +24,19 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
+from target_jumpcloud.apply.leavers import apply_leavers
 from target_jumpcloud.apply.users import apply_plan
 from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
-from target_jumpcloud.model import Action, ActionKind, DesiredUser, Outcome, RecordResult
+from target_jumpcloud.model import (
+    Action,
+    ActionKind,
+    DesiredUser,
+    Outcome,
+    RecordResult,
+    planned_steps,
+)
 from target_jumpcloud.output.report import (
     STATUS_ABORTED,
     STATUS_COMPLETED,
@@ -37,6 +45,7 @@ from target_jumpcloud.output.report import (
     STATUS_GUARD,
     Progress,
     RunReport,
+    directory_check_line,
     utc_now,
 )
 from target_jumpcloud.output.review import ReviewInputError, write_review_page
@@ -46,10 +55,12 @@ from target_jumpcloud.plan.drift import check_drift
 from target_jumpcloud.plan.groups import group_removals, groups_summary
 from target_jumpcloud.plan.guard import group_guard_message
 from target_jumpcloud.plan.guard import guard_message as plan_guard_message
+from target_jumpcloud.plan.leavers import LeaverInputs, attach_leaver_context, plan_leavers
 from target_jumpcloud.plan.load import load_plan
 from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.sync.directory import Directory, UserReader, compared_fields
 from target_jumpcloud.sync.groups import ledger_ids, namer_for
+from target_jumpcloud.sync.leavers import bookkeeping_keys
 from target_jumpcloud.sync.schedules import jobs_by_user
 from target_jumpcloud.sync.usernames import UsernameAllocator
 
@@ -165,13 +176,17 @@ class SyncRun:
         self._names_sent: set[tuple[str, ...]] = set()
         #: The groups and the members read, once the plan is made (None: groups are off).
         self.group_snapshot: GroupSnapshot | None = None
+        if settings.leavers.protected_group:  # docs/leavers.md: its members are never suspended
+            self.want_groups([settings.leavers.protected_group])
 
-    def run(self, records: Iterable[DesiredUser | RejectedRecord]) -> RunReport:
+    def run(
+        self, records: Iterable[DesiredUser | RejectedRecord], *, complete_input: bool = False
+    ) -> RunReport:
         """The whole run for callers that hold the records already."""
         self.start()
         for record in records:
             self.add(record)
-        return self.finish()
+        return self.finish(complete_input=complete_input)
 
     # -- 1. start: key check and directory load ----------------------------------------------
 
@@ -244,6 +259,7 @@ class SyncRun:
         check needs their values as JumpCloud has them now.
         """
         mapping = dict(self.settings.mapping)
+        mapping.update(bookkeeping_keys(self.settings.groups.ledger_attribute))  # docs/leavers.md
         if self._reviewed is not None:
             mapping.update(dict.fromkeys(self._reviewed.attribute_names(), ""))
         if self.reads_groups:  # the ledger is a custom attribute (docs/groups.md)
@@ -336,8 +352,10 @@ class SyncRun:
 
     # -- 3. plan, guard, dry run, apply, report ------------------------------------------------
 
-    def finish(self) -> RunReport:
+    def finish(self, *, complete_input: bool = False) -> RunReport:
         """Plan every record, then stop on the guard or the dry run, or apply.
+
+        `complete_input`: the records are the whole listing (docs/leavers.md: out of scope).
 
         Raises:
             DirectoryUnavailable: The directory could not be loaded (nothing written).
@@ -354,6 +372,17 @@ class SyncRun:
         self.plan_time = self.settings.effective_dating.plan_time(utc_now())
         options = PlanOptions.from_settings(self.settings, now=self.plan_time)
         plan = plan_sync(self.records, directory, options, groups=self.group_snapshot)
+        inputs, warning = LeaverInputs.for_run(
+            self.settings,
+            complete_input=complete_input,
+            groups=self.group_snapshot,
+            read_members=self.client.list_group_members,
+        )
+        if warning:
+            self.logger.warning("%s", warning)
+        plan = plan_leavers(plan, self.records, directory, options, inputs)
+        if line := directory_check_line(plan.directory, self.settings):
+            self.logger.info("%s", line)
         self._log_plan(plan)
         if self.settings.plan_path:
             self._write_plan(plan, directory, self.settings.plan_path)
@@ -393,6 +422,9 @@ class SyncRun:
         )
         if self.group_snapshot is not None:  # the group guard counts what is still to remove
             plan.group_removals = group_removals(plan.actions, self.group_snapshot)
+        attach_leaver_context(
+            plan.actions, directory, self.settings.groups.ledger_attribute, self.group_snapshot
+        )
         self.logger.info(
             "Plan %s: %d action(s) still to apply, %d changed since it was made, %d already "
             "as planned",
@@ -438,13 +470,22 @@ class SyncRun:
             stop=self.stop_event,
             ledger_attribute=self.settings.groups.ledger_attribute,
         )
+        applied, directory_failed = apply_leavers(
+            plan,
+            applied,
+            self.client,
+            ledger_attribute=self.settings.groups.ledger_attribute,
+            stop=self.stop_event,
+            concurrency=self.apply_concurrency,
+        )
         failed = sum(1 for r in applied if r.outcome is Outcome.FAILED)
-        status = STATUS_FAILED_RECORDS if failed else STATUS_COMPLETED
+        status = STATUS_FAILED_RECORDS if failed or directory_failed else STATUS_COMPLETED
         report = self._finish([*plan.results, *applied], status, None)
-        if failed:
+        if failed or directory_failed:
+            users = f" and {directory_failed} out-of-scope user(s)" if directory_failed else ""
             raise RecordsFailed(
-                f"{failed} record(s) failed (see the summary above); every other record was "
-                "applied. The final STATE is not emitted; the next run retries them."
+                f"{failed} record(s){users} failed (see the summary above); every other record "
+                "was applied. The final STATE is not emitted; the next run retries them."
             )
         return report
 
@@ -490,6 +531,7 @@ class SyncRun:
             status=status,
             message=message,
             finished_at=utc_now(),
+            directory=self.plan.directory if self.plan is not None else None,
         )
         self.report = report
         report.log_summary(self.logger)
@@ -553,4 +595,5 @@ def _planned(action: Action) -> RecordResult:
         schedule=action.schedule,
         groups=action.groups,
         groups_change=action.groups_change,
+        leaver_steps=planned_steps(action.leaver_steps),
     )

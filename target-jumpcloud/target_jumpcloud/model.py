@@ -195,6 +195,18 @@ class Action(msgspec.Struct, kw_only=True, gc=False):
     ledger_after: tuple[str, ...] | None = None
     groups_change: GroupsChange | None = None
     ledger_attribute: str | None = None  # the custom attribute that holds the ledger
+    # docs/leavers.md: the leaver steps to run once the user's own write (the suspension) has
+    # succeeded, in order; `ledger` the group ids `remove_groups` leaves; `custom_after` the
+    # user's custom attribute list as it is after the write (the steps' record is added to it).
+    leaver_steps: tuple[str, ...] = ()
+    ledger: tuple[str, ...] = ()
+    custom_after: tuple[Any, ...] | None = None
+
+
+#: A leaver step's result in a record (docs/leavers.md); `planned` in dry runs and plans.
+STEP_DONE = "done"
+STEP_FAILED = "failed"
+STEP_PLANNED = "planned"
 
 
 class RecordResult(msgspec.Struct, kw_only=True, gc=False):
@@ -214,6 +226,8 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
     ] = ()  # docs/effective-dates.md: `schedules.JobPlan` lines (the report's `schedule`)
     groups: tuple[GroupLine, ...] = ()  # docs/groups.md: the report's `groups`
     groups_change: GroupsChange | None = None  # the report's `changes.groups`
+    # docs/leavers.md: (step, result) for each leaver step, in order.
+    leaver_steps: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The record as the report writes it (and a plan file lists the records it leaves)."""
@@ -236,6 +250,7 @@ class RecordResult(msgspec.Struct, kw_only=True, gc=False):
             line.report_entry() for line in self.schedule
         ]  # docs/effective-dates.md
         entry["groups"] = _group_entries(self.groups)  # docs/groups.md
+        entry["leaver_steps"] = steps_json(self.leaver_steps)  # docs/leavers.md
         return entry
 
 
@@ -259,6 +274,99 @@ def _group_entries(lines: tuple[GroupLine, ...]) -> list[dict[str, str | None]]:
     return found
 
 
+def planned_steps(steps: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Leaver steps not run yet, as a dry run and a plan list them (`planned`)."""
+    return tuple((step, STEP_PLANNED) for step in steps)
+
+
+def steps_json(steps: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """Leaver steps as the report and the plan write them: `[{"step", "result"}]`."""
+    return [{"step": step, "result": result} for step, result in steps]
+
+
+class OutOfScopeAction(StrEnum):
+    """What a run does with a user Deel's complete listing no longer backs (docs/leavers.md)."""
+
+    REPORTED = "reported"  # out_of_scope report: listed, nothing written
+    COUNTED = "counted"  # the missed-runs count goes up; not yet suspended
+    SUSPENDED = "suspended"  # missed out_of_scope_after times in a row: suspended
+    PROTECTED = "protected"  # a member of protected_group: never suspended this way
+
+
+class OutOfScopeUser(msgspec.Struct, kw_only=True, gc=False):
+    """A JumpCloud user linked to a Deel profile id that a complete input did not carry.
+
+    `payload` is the PUT to send (the count, and the state pair when suspended); empty when
+    nothing is written. The leaver steps of a suspension are planned and reported as on an
+    Action and a RecordResult.
+    """
+
+    jumpcloud_id: str
+    username: str
+    email: str
+    employee_identifier: str
+    missed_runs: int
+    action: OutOfScopeAction
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+    changes: dict[str, tuple[str | None, str | None]] = msgspec.field(default_factory=dict)
+    reason: str | None = None
+    leaver_steps: tuple[str, ...] = ()
+    ledger: tuple[str, ...] = ()
+    custom_after: tuple[Any, ...] | None = None
+    step_results: tuple[tuple[str, str], ...] = ()
+    failed: str | None = None  # why a write or a step failed (the report says so)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of the report's `directory.out_of_scope`."""
+        entry: dict[str, Any] = {
+            "jumpcloud_id": self.jumpcloud_id,
+            "username": self.username,
+            "email": self.email,
+            "employeeIdentifier": self.employee_identifier,
+            "missed_runs": self.missed_runs,
+            "action": self.action.value,
+        }
+        if self.reason:
+            entry["reason"] = self.reason
+        if self.leaver_steps or self.step_results:
+            entry["leaver_steps"] = steps_json(
+                self.step_results or planned_steps(self.leaver_steps)
+            )
+        if self.failed:
+            entry["error"] = self.failed
+        return entry
+
+
+#: How many unlinked usernames the report names (the count covers them all).
+UNLINKED_LISTED = 50
+
+
+class DirectoryCheck(msgspec.Struct, kw_only=True, gc=False):
+    """The report's `directory` section: the accounts no HR record backs (docs/leavers.md)."""
+
+    complete_input: bool
+    out_of_scope: list[OutOfScopeUser] = msgspec.field(default_factory=list)
+    unlinked_count: int = 0
+    unlinked_first: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The section as the report (and the plan file) write it."""
+        section: dict[str, Any] = {
+            "complete_input": self.complete_input,
+            "out_of_scope": [user.to_json() for user in self.out_of_scope],
+            "unlinked": {"count": self.unlinked_count, "first": list(self.unlinked_first)},
+        }
+        if not self.complete_input:
+            section["note"] = NOT_CHECKED
+        return section
+
+
+NOT_CHECKED = (
+    "out-of-scope check not made: the input was not a complete listing (no ACTIVATE_VERSION "
+    "after the worker stream's last record)"
+)
+
+
 @dataclass(slots=True)
 class Plan:
     """Everything the run will do, decided before anything is written (docs/sync-rules.md).
@@ -274,6 +382,8 @@ class Plan:
     suspension_limit: int
     # docs/groups.md: the memberships removed, by group (`plan.groups.GroupRemoval`s)
     group_removals: tuple[Any, ...] = ()
+    # docs/leavers.md: the users no record backs (None: not checked, e.g. a reviewed plan).
+    directory: DirectoryCheck | None = None
 
     @property
     def guard_tripped(self) -> bool:

@@ -35,7 +35,12 @@ from target_jumpcloud.singer.exits import (
     secret_settings,
     setting_of,
 )
-from target_jumpcloud.singer.reader import NumberedSingerReader, StreamEndWatch, WorkerShortcut
+from target_jumpcloud.singer.reader import (
+    ListingWatch,
+    NumberedSingerReader,
+    StreamEndWatch,
+    WorkerShortcut,
+)
 from target_jumpcloud.singer.sinks import (
     IgnoredStreams,
     IgnoredStreamSink,
@@ -104,6 +109,7 @@ class TargetJumpCloud(Target):
         self._run: SyncRun | None = None
         self.ignored_streams = IgnoredStreams(self.logger, self.name, self.settings.worker_stream)
         self._stream_end = StreamEndWatch(self.settings.worker_stream)
+        self._listing = ListingWatch(self.settings.worker_stream)
         worker_fields = (path.split(".", 1)[0] for path in self.settings.mapping.values())
         self._shortcut = WorkerShortcut(
             self.settings.worker_stream, lambda: plain_worker_sink(self), worker_fields
@@ -214,6 +220,28 @@ class TargetJumpCloud(Target):
         """Hand one mapped worker record to the run."""
         self.sync_run.add(mapped)
         self._stream_end.record()
+        self._listing.record()
+
+    def activate_version(self, version: object) -> None:
+        """The worker sink saw ACTIVATE_VERSION: complete, unless a worker record follows."""
+        self._listing.activate_version(version)
+
+    @property
+    def complete_input(self) -> bool:
+        """Whether the input so far is the worker stream's complete listing (docs/leavers.md)."""
+        return self._listing.complete
+
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        """ACTIVATE_VERSION: the worker stream's sink notes it; other streams ignore it.
+
+        (The SDK's handler warns that each sink lacks `_sdc_*` columns: nothing here stores
+        rows, so there is nothing to warn about.)
+        """
+        stream = message_dict["stream"]
+        for stream_map in self.mapper.stream_maps.get(stream, ()):
+            alias = stream_map.stream_alias
+            if alias == self.settings.worker_stream and self.sink_exists(alias):
+                self.get_sink(alias).activate_version(message_dict["version"])
 
     def process_endofpipe(self) -> None:
         """The end of the input: hand the whole stream to the run, then emit the final STATE."""
@@ -225,7 +253,7 @@ class TargetJumpCloud(Target):
                 "tap's selection)",
                 self.settings.worker_stream,
             )
-        self.sync_run.finish()
+        self.sync_run.finish(complete_input=self._listing.complete)
         if not self.settings.dry_run:
             super().process_endofpipe()  # drains nothing, then emits the final STATE
 

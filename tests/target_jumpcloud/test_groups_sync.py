@@ -340,14 +340,37 @@ def test_suspended_users_get_no_groups(app, jumpcloud_api_url):
     assert entry(run, "p1")["groups"] == []
 
 
-def test_a_worker_the_run_suspends_keeps_their_groups_for_the_leaver_steps(app, jumpcloud_api_url):
+def test_a_worker_the_run_suspends_keeps_their_groups_without_the_leaver_step(
+    app, jumpcloud_api_url
+):
     ids = first_sync(app, jumpcloud_api_url)
     leaving = staff()
     leaving[0] = person("p1", "Ada", "Lovelace", active=False)
-    run = run_sync(jumpcloud_api_url, leaving)
+    run = run_sync(jumpcloud_api_url, leaving, leaver_steps=[])
     assert entry(run, "p1")["outcome"] == "suspended"
     assert ids["p1"] in group_members(app, "All staff")
     assert [e.method for e in writes(app)] == ["PUT"]
+
+
+def test_a_worker_the_run_suspends_leaves_the_ledgers_groups_once(app, jumpcloud_api_url):
+    """The default leaver step, remove_groups (docs/leavers.md): every group of the ledger."""
+    ids = first_sync(app, jumpcloud_api_url)
+    leaving = staff()
+    leaving[0] = person("p1", "Ada", "Lovelace", active=False)
+    hand_made = app.add_group("Hand made", members=[ids["p1"]])
+    run = run_sync(jumpcloud_api_url, leaving)
+    record = entry(run, "p1")
+    assert record["outcome"] == "suspended"
+    assert record["leaver_steps"] == [{"step": "remove_groups", "result": "done"}]
+    assert ids["p1"] not in group_members(app, "All staff")
+    assert ids["p1"] in set(app.group(str(hand_made["id"]))["members"])  # not the sync's
+    user = app.get_user(ids["p1"])
+    names = {item["name"]: item["value"] for item in user.get("attributes") or []}
+    assert "deelSyncGroups" not in names
+    assert names["deelSyncLeaver"]
+    app.reset_log()
+    run_sync(jumpcloud_api_url, leaving)
+    assert writes(app) == []
 
 
 def test_groups_nothing_names_are_never_read(app, jumpcloud_api_url):

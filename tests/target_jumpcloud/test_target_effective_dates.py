@@ -444,3 +444,17 @@ def test_a_reviewed_plan_shows_and_applies_an_activation_made_at_once(
     assert entry["changes"] == {"state": ["STAGED", "ACTIVATED"]}
     assert app.find_users(employeeIdentifier="p1")[0]["state"] == "ACTIVATED"
     assert jobs_of(app, "p1") == []
+
+
+def test_a_last_day_over_suspends_now_with_the_leaver_steps_once(app, jumpcloud_api_url, tmp_path):
+    """docs/leavers.md: Deel still lists the worker as active, the last day is over."""
+    seed_user(app, "ben.cole", "ben.cole@acme.example", employeeIdentifier="p2", state="ACTIVATED")
+    gone = {**LEAVER, "last_day": day(-2)}
+    report = sync(jumpcloud_api_url, tmp_path, gone, leaver_steps=["expire_password"])
+    entry = by_id(report)["p2"]
+    assert entry["outcome"] == "suspended"
+    assert entry["leaver_steps"] == [{"step": "expire_password", "result": "done"}]
+    app.reset_log()
+    report = sync(jumpcloud_api_url, tmp_path, gone, leaver_steps=["expire_password"])
+    assert by_id(report)["p2"]["leaver_steps"] == []
+    assert app.credential_actions(user_id(app, "p2"))["password_expirations"] == 1

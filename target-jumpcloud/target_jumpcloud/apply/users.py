@@ -249,6 +249,8 @@ def _apply_one(
     if action.kind in (ActionKind.SCHEDULE, ActionKind.GROUPS):
         # docs/effective-dates.md, docs/groups.md: its jobs and memberships come after every write
         return _result(action, action.outcome, reason=action.reason)
+    if not action.payload and action.leaver_steps:  # docs/leavers.md: only steps to run
+        return _result(action, action.outcome, reason=action.reason, changes=action.changes)
     return _update(action, client)
 
 

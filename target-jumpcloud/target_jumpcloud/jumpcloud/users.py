@@ -250,3 +250,20 @@ class UsersAPI(Transport):
         """PUT the changed attributes of one user; idempotent, so every transient error retries."""
         body = self._request("PUT", f"/systemusers/{user_id}", json_body=payload)
         return _user_body(body, "PUT /systemusers/{id}")
+
+    # -- leaver steps (docs/leavers.md) ------------------------------------------------------
+
+    def reset_mfa(self, user_id: str) -> None:
+        """Reset the user's MFA (`POST /systemusers/{id}/resetmfa`, no exclusion).
+
+        Safe to repeat (a second reset leaves the user as the first did), so every transient
+        error is retried as for a PUT.
+        """
+        self._request("POST", f"/systemusers/{user_id}/resetmfa", json_body={})
+
+    def expire_password(self, user_id: str) -> None:
+        """Expire the user's password (`POST /systemusers/{id}/expire`): a new one at next login.
+
+        Safe to repeat, so retried as a PUT is.
+        """
+        self._request("POST", f"/systemusers/{user_id}/expire")

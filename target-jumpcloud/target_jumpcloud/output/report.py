@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -16,7 +17,13 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from target_jumpcloud.atomic import write_atomically
-from target_jumpcloud.model import REASON_KEPT_SUSPENDED, Outcome, RecordResult
+from target_jumpcloud.model import (
+    REASON_KEPT_SUSPENDED,
+    DirectoryCheck,
+    Outcome,
+    OutOfScopeAction,
+    RecordResult,
+)
 from target_jumpcloud.output.hints import hint_for
 from target_jumpcloud.sync.managers import missing_manager_id
 
@@ -26,7 +33,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from pathlib import Path
 
+    from target_jumpcloud.settings.sync_settings import SyncSettings
+
 SUMMARY_LISTED: Final = 10  # records listed per outcome in the summary
+OUT_OF_SCOPE_ACTIONS: Final = tuple(action.value for action in OutOfScopeAction)
 _LISTED_OUTCOMES: Final = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.FAILED)
 
 STATUS_COMPLETED: Final = "completed"
@@ -56,6 +66,8 @@ class RunReport:
     finished_at: datetime | None = None
     status: str = STATUS_COMPLETED
     message: str | None = None  # why the run stopped short (the guard), if it did
+    # docs/leavers.md: the users no record backs (None: not checked, e.g. a reviewed plan)
+    directory: DirectoryCheck | None = None
 
     @classmethod
     def from_results(
@@ -67,6 +79,7 @@ class RunReport:
         status: str = STATUS_COMPLETED,
         message: str | None = None,
         finished_at: datetime | None = None,
+        directory: DirectoryCheck | None = None,
     ) -> RunReport:
         """A report with the results in stream order (by position)."""
         ordered = sorted(results, key=lambda r: r.position)
@@ -77,6 +90,7 @@ class RunReport:
             finished_at=finished_at,
             status=status,
             message=message,
+            directory=directory,
         )
 
     @property
@@ -149,8 +163,27 @@ class RunReport:
                 f"{len(warned)} record(s) carry warnings (see the report), e.g. "
                 f"{describe_record(warned[0])}: {warned[0].warnings[0]}"
             )
+        lines.extend(self._directory_lines(listed))
         if self.message:
             lines.append(self.message)
+        return lines
+
+    def _directory_lines(self, listed: int) -> list[str]:
+        """The out-of-scope users (docs/leavers.md), or that the check was not made."""
+        check = self.directory
+        if check is None:
+            return []
+        if not check.complete_input:
+            return ["out of scope: not checked (the input was not a complete listing)"]
+        if not check.out_of_scope:
+            return []
+        lines = [f"out of scope ({len(check.out_of_scope)} JumpCloud user(s) no record carries):"]
+        lines.extend(
+            f"  {user.username} ({user.jumpcloud_id}, employeeIdentifier "
+            f"{user.employee_identifier}): {user.action.value}, missed {user.missed_runs} "
+            f"run(s){'; ' + user.failed if user.failed else ''}"
+            for user in check.out_of_scope[:listed]
+        )
         return lines
 
     def _missing_manager_lines(self, listed: int) -> list[str]:
@@ -186,6 +219,7 @@ class RunReport:
             "message": self.message,
             "counts": self.counts,
             "records": [record_entry(r) for r in self.records],
+            **({"directory": self.directory.to_json()} if self.directory is not None else {}),
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
@@ -200,6 +234,24 @@ def record_entry(result: RecordResult) -> dict[str, Any]:
     if hint is not None:
         entry["hint"] = hint
     return entry
+
+
+def directory_check_line(check: DirectoryCheck | None, settings: SyncSettings) -> str | None:
+    """The log line of the out-of-scope check (docs/leavers.md); None when none was planned."""
+    if check is None:
+        return None
+    worker_stream, mode = settings.worker_stream, settings.leavers.out_of_scope.value
+    if not check.complete_input:
+        return (
+            f"The input is not a complete listing (no ACTIVATE_VERSION after the last "
+            f"'{worker_stream}' record): the out-of-scope check was not made"
+        )
+    actions = Counter(user.action.value for user in check.out_of_scope)
+    shown = ", ".join(f"{actions[name]} {name}" for name in OUT_OF_SCOPE_ACTIONS)
+    return (
+        f"Complete input: {len(check.out_of_scope)} JumpCloud user(s) out of scope ({shown}, "
+        f"out_of_scope {mode}); {check.unlinked_count} unlinked user(s)"
+    )
 
 
 def _report_bytes(data: dict[str, Any]) -> bytes:

@@ -36,8 +36,15 @@ from markupsafe import Markup, escape
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import Outcome
 from target_jumpcloud.output.hints import hint_for
+from target_jumpcloud.output.review_directory import DirectoryView, directory_view, read_steps
 from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
-from target_jumpcloud.plan.schema import CHANGES_SCHEMA, OUTCOME_OF, PlanFormatError
+from target_jumpcloud.plan.schema import (
+    CHANGES_SCHEMA,
+    DIRECTORY_SCHEMA,
+    OUTCOME_OF,
+    STEPS_SCHEMA,
+    PlanFormatError,
+)
 
 if TYPE_CHECKING:
     import os
@@ -109,9 +116,11 @@ REPORT_SCHEMA: Final[dict[str, Any]] = {
                     "changes": CHANGES_SCHEMA,
                     "warnings": {"type": "array", "items": {"type": "string"}},
                     "hint": _NULLABLE_TEXT,
+                    "leaver_steps": STEPS_SCHEMA,
                 },
             },
         },
+        "directory": DIRECTORY_SCHEMA,
     },
 }
 _REPORT_VALIDATOR: Final = jsonschema.Draft202012Validator(REPORT_SCHEMA)
@@ -149,6 +158,7 @@ class ReviewRow:
     changes: tuple[ReviewChange, ...] = ()
     warnings: tuple[str, ...] = ()
     hint: str | None = None  # what a person does about a skipped, conflicting or failed record
+    steps: tuple[tuple[str, str], ...] = ()  # leaver steps: (step, result)
 
     @property
     def search(self) -> str:
@@ -171,6 +181,7 @@ class Review:
     rows: list[ReviewRow]
     message: str | None = None
     source: str = field(default="", compare=False)
+    directory: DirectoryView | None = None  # docs/leavers.md: out-of-scope and unlinked users
 
 
 def _ordered_counts(counts: Mapping[str, int]) -> dict[str, int]:
@@ -213,6 +224,7 @@ def _record_row(record: Mapping[str, Any]) -> ReviewRow:
         changes=tuple(changes),
         warnings=tuple(record.get("warnings") or ()),
         hint=record.get("hint") or _hint(record["outcome"], record.get("reason")),
+        steps=read_steps(record.get("leaver_steps")),
     )
 
 
@@ -245,6 +257,7 @@ def review_from_report(report: Mapping[str, Any], source: str = "") -> Review:
         rows=_by_attention(_record_row(record) for record in report["records"]),
         message=report.get("message"),
         source=source,
+        directory=directory_view(report.get("directory")),
     )
 
 
@@ -276,6 +289,7 @@ def _action_row(action: Mapping[str, Any]) -> ReviewRow:
         reason=action["reason"],
         changes=tuple(changes),
         warnings=tuple(action.get("warnings") or ()),
+        steps=read_steps(action.get("leaver_steps")),
     )
 
 
@@ -321,6 +335,7 @@ def review_from_plan(document: Mapping[str, Any], source: str = "") -> Review:
         rows=_by_attention(rows),
         message=message,
         source=source,
+        directory=directory_view(document.get("directory")),
     )
 
 
@@ -499,7 +514,7 @@ def render_markdown(
         ]
         if movers:
             sections.append(_Section("Group memberships", len(movers), movers[:rows]))
-        text = template.render(review=review, sections=sections)
+        text = template.render(review=review, sections=sections, max_rows=max(rows, 1))
         if len(text) <= max_chars or rows == 0:
             return text
         rows //= 2

@@ -38,12 +38,7 @@ from target_jumpcloud.settings.sync_settings import DEFAULT_MAX_SUSPENSIONS, par
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync.compare import Change, diff_attributes
 from target_jumpcloud.sync.managers import link_managers
-from target_jumpcloud.sync.schedules import (
-    Decision,
-    ScheduledJob,
-    decide,
-    read_worker_dates,
-)
+from target_jumpcloud.sync.schedules import Decision, ScheduledJob, decide_for
 from target_jumpcloud.sync.usernames import (
     DEFAULT_USERNAME_TEMPLATE,
     UsernameAllocator,
@@ -215,22 +210,14 @@ class _Planner:
 
     def _decide(self, desired: DesiredUser, user: DirectoryUser | None) -> Decision:
         """What the worker's dates mean for their user now (`schedules.decide`)."""
-        effective = self.options.effective_dating
-        dates = read_worker_dates(
-            desired.start_date,
-            desired.last_day,
-            desired.timezone,
-            default_timezone=effective.default_timezone,
-        )
         now = self.options.now
         assert now is not None  # noqa: S101 - PlanOptions checks it
         jobs: Sequence[ScheduledJob] = self.directory.jobs_of(user.id) if user else ()
-        return decide(
-            dates,
-            active=desired.active,
-            user_state=user.state if user else None,
-            jobs=jobs,
-            settings=effective,
+        return decide_for(
+            desired,
+            user.state if user else None,
+            jobs,
+            self.options.effective_dating,
             now=now,
             reactivate_suspended_users=self.options.reactivate_suspended_users,
         )
@@ -443,14 +430,13 @@ def plan_sync(
 ) -> Plan:
     """Plan the whole run (docs/sync-rules.md); pure and deterministic.
 
-    Usernames are allocated in start-date order, then stream order (docs/sync-rules.md), against
-    every
-    username in `directory`. Pass
-    `allocator` (seeded with `directory.usernames()`) to keep it for the applier: it then
-    also holds the planned usernames, so a create retried with the next number can never
-    take a name planned for someone else. The guard is computed, not enforced:
-    `Plan.guard_tripped` tells the caller. `groups` (the JumpCloud groups and the members
-    read) is needed when group rules are set (docs/groups.md).
+    Usernames are allocated in start-date order, then stream order (docs/sync-rules.md),
+    against every username in `directory`. Pass `allocator` (seeded with
+    `directory.usernames()`) to keep it for the applier: it then also holds the planned
+    usernames, so a create retried with the next number can never take a name planned for
+    someone else. The guard is computed, not enforced: `Plan.guard_tripped` tells the
+    caller. `groups` (the JumpCloud groups and the members read) is needed when group rules
+    are set (docs/groups.md).
     """
     deduped = dedupe(records)
     planner = _Planner(directory, options, deduped.superseded, allocator)
@@ -473,9 +459,8 @@ def plan_sync(
     actions, results = link_managers(
         actions, results, records, directory, create_only=MANAGER in options.create_only
     )
-    for (
-        action
-    ) in actions:  # a manager link makes a SCHEDULE action an update (docs/directory-attributes.md)
+    # A manager link makes a SCHEDULE action an update (docs/directory-attributes.md).
+    for action in actions:
         if action.kind is ActionKind.SCHEDULE and (
             action.payload or action.changes or action.manager_pending is not None
         ):

@@ -27,6 +27,7 @@ from target_jumpcloud.model import (
     Action,
     ActionKind,
     DirectoryUser,
+    OutOfScopeUser,
     Plan,
     UserState,
 )
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from target_jumpcloud.sync.directory import Directory
 from target_jumpcloud.plan.schema import (
     NOT_ATTRIBUTE_ENTRIES,
+    OUTCOME_OF,
     OUTCOMES,
     PLAN_FORMAT,
     PLAN_SETTINGS,
@@ -221,6 +223,44 @@ def action_document(
     groups = groups_document(action, user)  # docs/groups.md: checked again on apply
     if groups is not None:
         document["groups"] = groups
+    if action.leaver_steps:  # docs/leavers.md
+        document["leaver_steps"] = list(action.leaver_steps)
+    return document
+
+
+def out_of_scope_document(user: OutOfScopeUser, directory: Directory) -> dict[str, Any] | None:
+    """An out-of-scope user's writes as a plan action (docs/leavers.md); None: it has none.
+
+    Its `deel_id` is the profile id the user is linked to (no record backs it); the count is
+    the entry `attributes.deelSyncMissing`, checked against JumpCloud again on apply, as is
+    the state a suspension changes.
+    """
+    if not user.payload and not user.leaver_steps:
+        return None
+    current = directory.get(user.jumpcloud_id)
+    if current is None:
+        raise ValueError(f"out-of-scope user {user.jumpcloud_id!r} is not in the directory")
+    suspends = "state" in user.payload
+    document: dict[str, Any] = {
+        "kind": (ActionKind.SUSPEND if suspends else ActionKind.UPDATE).value,
+        "deel_id": user.employee_identifier,
+        "jumpcloud_id": user.jumpcloud_id,
+        "username": user.username,
+        "email": user.email or user.username,
+        "attributes": {
+            name: {"before": old, "after": new} for name, (old, new) in user.changes.items()
+        },
+        "state": (
+            {"before": current.state.value, "after": UserState.SUSPENDED.value}
+            if suspends
+            else None
+        ),
+        "reason": user.reason,
+        "warnings": [],
+        "out_of_scope": True,
+    }
+    if user.leaver_steps:
+        document["leaver_steps"] = list(user.leaver_steps)
     return document
 
 
@@ -336,12 +376,17 @@ def plan_document(
 ) -> dict[str, Any]:
     """The plan file's content for `plan`, made against `directory` with `settings`."""
     creates = new_users(plan.actions)
-    actions = canonical_actions(
-        action_document(action, directory, creates) for action in plan.actions
-    )
+    documents = [action_document(action, directory, creates) for action in plan.actions]
     counts = dict.fromkeys(OUTCOMES, 0)
     for action in plan.actions:
         counts[action.outcome.value] += 1
+    check = plan.directory
+    for user in check.out_of_scope if check is not None else ():
+        written = out_of_scope_document(user, directory)
+        if written is not None:
+            documents.append(written)
+            counts[OUTCOME_OF[ActionKind(written["kind"])].value] += 1
+    actions = canonical_actions(documents)
     for result in plan.results:
         counts[result.outcome.value] += 1
     return {
@@ -359,6 +404,7 @@ def plan_document(
         },
         "actions": actions,
         "records": [result.to_json() for result in sorted(plan.results, key=lambda r: r.position)],
+        **({"directory": check.to_json()} if check is not None else {}),
     }
 
 

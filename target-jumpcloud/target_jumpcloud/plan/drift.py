@@ -25,6 +25,7 @@ from target_jumpcloud.settings.mapping_table import (
 )
 from target_jumpcloud.sync import custom_attributes as custom
 from target_jumpcloud.sync.compare import same_value
+from target_jumpcloud.sync.leavers import has_leaver_record
 from target_jumpcloud.sync.managers import break_cycles
 from target_jumpcloud.sync.mapping import EMAIL, EMPLOYEE_ID
 from target_jumpcloud.sync.schedules import JobChange, JobPlan, counts_as_suspension
@@ -328,7 +329,11 @@ def _check_existing(
         return _conflict(action, drifted, user)
     jobs_pending = any(line.change is not JobChange.KEPT for line in jobs)
     groups_pending = left is not None and left.writes
-    if not (pending or state_pending or manager is not None or jobs_pending or groups_pending):
+    # docs/leavers.md: steps not yet recorded as done still run (an earlier apply may have
+    # made the write and failed a step).
+    steps_due = bool(action.leaver_steps) and not has_leaver_record(user.custom_attributes or ())
+    waiting = pending or state_pending or jobs_pending or groups_pending or steps_due
+    if not waiting and manager is None:
         return _already(action, ", ".join(done), user)
     reason = action.reason
     if done:

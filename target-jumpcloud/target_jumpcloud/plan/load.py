@@ -31,6 +31,7 @@ from target_jumpcloud.settings.sync_settings import (
     parse_plan_max_age_hours,
 )
 from target_jumpcloud.sync import custom_attributes as custom
+from target_jumpcloud.sync.leavers import without
 from target_jumpcloud.sync.schedules import JobChange, JobPlan
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     schedule: tuple[JobPlan, ...] = ()  # docs/effective-dates.md: the reviewed job lines
     manager: ManagerChange | None = None
     groups: PlannedGroups | None = None  # docs/groups.md: the reviewed membership lines
+    leaver_steps: tuple[str, ...] = ()  # docs/leavers.md: run once the write succeeded
 
     @property
     def outcome(self) -> Outcome:
@@ -151,6 +153,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     manager.get("after_deel_id"),
                 )
             ),
+            leaver_steps=tuple(document.get("leaver_steps") or ()),
         )
 
     def to_action(
@@ -245,6 +248,7 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             ledger_after=ledger_ids,
             groups_change=planned_groups.names if planned_groups is not None else None,
             ledger_attribute=planned_groups.attribute if planned_groups is not None else None,
+            leaver_steps=self.leaver_steps,
         )
 
     def _set_ledger(
@@ -282,6 +286,11 @@ class PlannedAction(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                 "without the user's current list"
             )
         merged, _ = custom.merge(customs, custom_list)
+        # An entry whose `after` is null removes the attribute (the leaver bookkeeping,
+        # docs/leavers.md); a mapped value is never planned empty.
+        removed = [name for name, value in customs.items() if value is None]
+        if removed:
+            merged = without(merged if merged is not None else custom_list, removed) or merged
         if merged is not None:
             payload[CUSTOM_FIELD] = merged
 

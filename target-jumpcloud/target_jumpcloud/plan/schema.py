@@ -17,6 +17,7 @@ from target_jumpcloud.model import (
     UserState,
 )
 from target_jumpcloud.plan.group_file import GROUPS_SCHEMA
+from target_jumpcloud.settings.leavers import LeaverStep
 from target_jumpcloud.settings.mapping_table import (
     CUSTOM_FIELD,
     CUSTOM_PREFIX,
@@ -184,6 +185,10 @@ ACTION_SCHEMA: Final = {
         "warnings": {"type": "array", "items": _TEXT},
         "schedule": _SCHEDULE_SCHEMA,
         "groups": GROUPS_SCHEMA,  # docs/groups.md
+        # docs/leavers.md: the steps run once the action's write succeeded, in order.
+        "leaver_steps": {"type": "array", "items": {"enum": [step.value for step in LeaverStep]}},
+        # docs/leavers.md: the write is an out-of-scope user's (no record backs it).
+        "out_of_scope": {"const": True},
     },
     "allOf": [
         {
@@ -222,6 +227,50 @@ ACTION_SCHEMA: Final = {
         {"if": _kind_is(ActionKind.REACTIVATE), "then": _state_is(["SUSPENDED"], ["ACTIVATED"])},
     ],
 }
+#: `[{"step", "result"}]` on a record, an action or an out-of-scope user (docs/leavers.md).
+STEPS_SCHEMA: Final[dict[str, Any]] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["step", "result"],
+        "properties": {"step": _TEXT, "result": _TEXT},
+    },
+}
+#: The `directory` section as the report and the plan file write it (docs/leavers.md).
+DIRECTORY_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["complete_input", "out_of_scope", "unlinked"],
+    "properties": {
+        "complete_input": {"type": "boolean"},
+        "note": _NULLABLE_TEXT,
+        "out_of_scope": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["jumpcloud_id", "username", "employeeIdentifier", "action"],
+                "properties": {
+                    "jumpcloud_id": _TEXT,
+                    "username": _TEXT,
+                    "email": _NULLABLE_TEXT,
+                    "employeeIdentifier": _TEXT,
+                    "missed_runs": {"type": "integer", "minimum": 0},
+                    "action": _TEXT,
+                    "reason": _NULLABLE_TEXT,
+                    "error": _NULLABLE_TEXT,
+                    "leaver_steps": STEPS_SCHEMA,
+                },
+            },
+        },
+        "unlinked": {
+            "type": "object",
+            "required": ["count", "first"],
+            "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "first": {"type": "array", "items": _TEXT},
+            },
+        },
+    },
+}
 #: A record's `changes` in a report or a plan: attribute → [old, new].
 CHANGES_SCHEMA: Final = {
     "type": "object",
@@ -255,6 +304,7 @@ RECORD_SCHEMA: Final = {
         "reason": _NULLABLE_TEXT,
         "changes": CHANGES_SCHEMA,
         "warnings": {"type": "array", "items": _TEXT},
+        "leaver_steps": STEPS_SCHEMA,
     },
 }
 PLAN_SCHEMA: Final[dict[str, Any]] = {
@@ -297,6 +347,7 @@ PLAN_SCHEMA: Final[dict[str, Any]] = {
         },
         "actions": {"type": "array", "items": ACTION_SCHEMA},
         "records": {"type": "array", "items": RECORD_SCHEMA},
+        "directory": DIRECTORY_SCHEMA,
     },
 }
 jsonschema.Draft202012Validator.check_schema(PLAN_SCHEMA)

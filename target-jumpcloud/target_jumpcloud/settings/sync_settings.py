@@ -20,6 +20,7 @@ from target_jumpcloud.settings.alerting import AlertSettings, read_alert_setting
 from target_jumpcloud.settings.credentials import ServiceAccount, default_token_url
 from target_jumpcloud.settings.effective_dating import EffectiveDating, read_effective_dating
 from target_jumpcloud.settings.groups import GroupSettings, read_group_settings
+from target_jumpcloud.settings.leavers import LeaverSettings, read_leaver_settings
 from target_jumpcloud.settings.mapping_table import READ_ONLY_KEYS, check_mapping
 from target_jumpcloud.settings.username_template import (
     UsernameTemplate,
@@ -179,6 +180,7 @@ class SyncSettings:
     )  # docs/effective-dates.md
     alerts: AlertSettings = field(default_factory=AlertSettings)  # docs/alerts.md
     groups: GroupSettings = field(default_factory=GroupSettings)  # docs/groups.md
+    leavers: LeaverSettings = field(default_factory=LeaverSettings)  # docs/leavers.md
 
 
 _IGNORED_SDK_SETTINGS = {
@@ -230,6 +232,8 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
     problems.extend(alert_problems)
     groups, group_problems = read_group_settings(config, mapping)
     problems.extend(group_problems)
+    leavers, leaver_problems = read_leaver_settings(config)
+    problems.extend(leaver_problems)
     settings = SyncSettings(
         api_url=api_url,
         api_key=api_key,
@@ -269,6 +273,7 @@ def parse_settings(config: Mapping[str, Any]) -> SyncSettings:
         effective_dating=effective_dating,
         alerts=alerts,
         groups=groups,
+        leavers=leavers,
     )
     if problems:
         raise ConfigError(*problems)

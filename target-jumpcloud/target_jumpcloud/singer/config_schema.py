@@ -16,11 +16,80 @@ from target_jumpcloud.settings.groups import (
     DEFAULT_LEDGER_ATTRIBUTE,
     DEFAULT_MAX_GROUP_REMOVAL_PERCENT,
 )
+from target_jumpcloud.settings.leavers import (
+    DEFAULT_ID_PATTERN,
+    DEFAULT_OUT_OF_SCOPE_AFTER,
+    LeaverStep,
+    OutOfScopeMode,
+)
 from target_jumpcloud.settings.sync_settings import (
     DEFAULT_API_URL,
     DEFAULT_MAX_SUSPENSIONS,
     DEFAULT_WORKER_STREAM,
 )
+
+#: The leaver settings (docs/leavers.md).
+LEAVER_SETTINGS: Final = (
+    th.Property(
+        "out_of_scope",
+        th.StringType,
+        default=OutOfScopeMode.REPORT.value,
+        allowed_values=[mode.value for mode in OutOfScopeMode],
+        title="Out of scope",
+        description=(
+            "What to do with a JumpCloud user linked to a Deel profile id that Deel's "
+            "complete listing no longer has (deleted in Deel, or filtered away): `report` "
+            "(default) lists it in the report and writes nothing; `suspend` counts the "
+            "complete runs that missed it (custom attribute deelSyncMissing) and suspends it "
+            "once out_of_scope_after of them did. Only a complete input (ACTIVATE_VERSION "
+            "after the worker stream's last record) is checked. See docs/leavers.md."
+        ),
+    ),
+    th.Property(
+        "out_of_scope_after",
+        th.IntegerType,
+        default=DEFAULT_OUT_OF_SCOPE_AFTER,
+        title="Out of scope after (runs)",
+        description=(
+            "With out_of_scope suspend: how many complete runs in a row must miss a user "
+            "before it is suspended (1 or more)."
+        ),
+    ),
+    th.Property(
+        "out_of_scope_id_pattern",
+        th.StringType,
+        default=DEFAULT_ID_PATTERN,
+        title="Out of scope id pattern",
+        description=(
+            "Regular expression an employeeIdentifier must match in full to be checked "
+            "against the listing (default: a UUID, Deel's profile ids); users linked to any "
+            "other id are never out of scope."
+        ),
+    ),
+    th.Property(
+        "protected_group",
+        th.StringType(nullable=True),
+        title="Protected group",
+        description=(
+            "A JumpCloud user group (name, any case; dynamic groups too) whose members are "
+            "never suspended as out of scope (break-glass and service accounts): they are "
+            "reported as protected. A name no group has protects everyone, with a warning."
+        ),
+    ),
+    th.Property(
+        "leaver_steps",
+        th.ArrayType(th.StringType),
+        default=[LeaverStep.REMOVE_GROUPS.value],
+        title="Leaver steps",
+        description=(
+            "Run after a user is suspended (by this run, or by a scheduled job since the "
+            "last one), once: remove_groups (leave every group the sync added the user to), "
+            "reset_mfa, expire_password. Done is recorded in the custom attribute "
+            "deelSyncLeaver; a failed step is retried by the next run."
+        ),
+    ),
+)
+
 
 #: The effective-dating settings (docs/effective-dates.md).
 EFFECTIVE_DATING_SETTINGS: Final = (
@@ -383,6 +452,7 @@ CONFIG_JSONSCHEMA: Final[dict[str, Any]] = th.PropertiesList(
     *EFFECTIVE_DATING_SETTINGS,
     *ALERT_SETTINGS,
     *GROUP_SETTINGS,
+    *LEAVER_SETTINGS,
     th.Property(
         "validate_records",
         th.BooleanType,

@@ -457,3 +457,29 @@ class StreamEndWatch:
                 "before the end of the list (it crashed, was killed or ran out of retries), "
                 "so nothing was planned or written. Run the sync again."
             )
+
+
+class ListingWatch:
+    """Tells a complete listing of the worker stream from a partial one (docs/leavers.md).
+
+    The Singer way to say "these records are the whole table" is an ACTIVATE_VERSION message
+    after a stream's last record. The input is complete only when one for the worker stream
+    came and no record of that stream followed it: a tap that announces the version before
+    its records (singer-sdk's default) and is then killed, a listing cut short, a targeted
+    read (tap-deel's `person_ids`) or a tap that never sends the message all leave it
+    incomplete, and then no user is ever taken for gone.
+    """
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self.complete = False
+        self.version: int | None = None
+
+    def record(self) -> None:
+        """A record of the worker stream: any earlier ACTIVATE_VERSION no longer ends it."""
+        self.complete = False
+
+    def activate_version(self, version: object) -> None:
+        """An ACTIVATE_VERSION for the worker stream, after the records so far."""
+        self.complete = True
+        self.version = version if isinstance(version, int) else None

@@ -47,6 +47,9 @@ class SyncTarget(Protocol):
     def collect(self, mapped: DesiredUser | RejectedRecord) -> None:
         """Keep one mapped worker record for the plan."""
 
+    def activate_version(self, version: object) -> None:
+        """An ACTIVATE_VERSION for the worker stream (docs/leavers.md)."""
+
     @property
     def ignored_streams(self) -> IgnoredStreams:
         """The bookkeeping of the streams that are not the worker stream."""
@@ -354,6 +357,14 @@ class WorkerSink(RecordSink):
         self.tally_record_read()
         self.sync_target.collect(self._map(record, types_checked=types_checked))
         self.record_counter_metric.increment()
+
+    def activate_version(self, new_version: int) -> None:
+        """ACTIVATE_VERSION: the records so far are the source's whole list (docs/leavers.md).
+
+        Nothing to bump here: the target only notes it, and the run takes its input as
+        complete when no worker record follows.
+        """
+        self.sync_target.activate_version(new_version)
 
     def decoder(self, fields: Iterable[str]) -> RecordDecoder:
         """A `RecordDecoder` for this stream that also checks the fields it can type."""

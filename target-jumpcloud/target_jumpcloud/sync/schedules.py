@@ -38,7 +38,7 @@ from target_jumpcloud.zones import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from target_jumpcloud.model import Action
+    from target_jumpcloud.model import Action, DesiredUser
     from target_jumpcloud.settings.effective_dating import EffectiveDating
 
 #: An instant closer to "now" than this is not scheduled: the change is made at once.
@@ -324,6 +324,33 @@ def decide(
         hold_reactivation=opening.hold_reactivation,
         notes=() if opening.note is None else (opening.note,),
         warnings=dates.warnings,
+    )
+
+
+def decide_for(
+    desired: DesiredUser,
+    user_state: UserState | None,
+    jobs: Sequence[ScheduledJob],
+    settings: EffectiveDating,
+    *,
+    now: dt.datetime,
+    reactivate_suspended_users: bool,
+) -> Decision:
+    """`decide` for one mapped record: its dates read in its zone (`read_worker_dates`)."""
+    dates = read_worker_dates(
+        desired.start_date,
+        desired.last_day,
+        desired.timezone,
+        default_timezone=settings.default_timezone,
+    )
+    return decide(
+        dates,
+        active=desired.active,
+        user_state=user_state,
+        jobs=jobs,
+        settings=settings,
+        now=now,
+        reactivate_suspended_users=reactivate_suspended_users,
     )
 
 

@@ -155,6 +155,7 @@ def test_json_report_shape(tmp_path):
         "reason": None,
         "schedule": [],  # every record carries its schedule, empty when none
         "groups": [],  # and its groups (docs/groups.md)
+        "leaver_steps": [],  # and its leaver steps (docs/leavers.md)
     }
     assert data["records"][1]["changes"] == {
         "jobTitle": ["Dev", "CTO"],
