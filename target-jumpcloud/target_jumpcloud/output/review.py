@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,10 +30,14 @@ from urllib.parse import urlsplit
 
 import jinja2
 import jsonschema
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from target_jumpcloud.atomic import write_atomically
 from target_jumpcloud.model import Outcome
+from target_jumpcloud.output.escaping import (
+    html_value,
+    markdown_value,
+)
 from target_jumpcloud.output.hints import hint_for
 from target_jumpcloud.output.review_directory import DirectoryView, directory_view, read_steps
 from target_jumpcloud.plan.parse import check_plan_document, is_plan_document, parse_json_file
@@ -57,7 +60,6 @@ EXIT_BAD_INPUT: Final = 2
 MARKDOWN_ROWS: Final = 50  # rows listed per section of the Markdown summary
 # GitHub refuses a comment over 65,536 characters; the summary is kept under this.
 MARKDOWN_CHARS: Final = 60_000
-MARKDOWN_CELL: Final = 300  # a longer value is cut in a Markdown table cell
 
 _SECTIONS: Final = (
     (Outcome.CREATED, "Creates"),
@@ -370,37 +372,6 @@ def load_review(path: str | os.PathLike[str]) -> Review:
 
 # -- HTML ---------------------------------------------------------------------------------------
 
-_SCHEME_SEPARATOR: Final = "://"
-_DEFANGED: Final = Markup(":&#47;&#47;")  # "://" as the browser shows it, never as a URL
-
-
-def _html_value(value: object) -> object:
-    """Every `{{ value }}` of the page: no literal "scheme://" left (autoescape does the rest).
-
-    Escaping never makes a "://", so only text that has one needs the extra step: for a page
-    of 100,000 records, that is most of the saving over escaping every value twice.
-    """
-    if isinstance(value, str) and _SCHEME_SEPARATOR in value and not isinstance(value, Markup):
-        return escape(value).replace(_SCHEME_SEPARATOR, _DEFANGED)
-    return value
-
-
-def _markdown_value(value: object) -> str:
-    """Every `{{ value }}` of the Markdown template: text escaped (`markdown_text`)."""
-    if value is None:
-        return ""
-    if isinstance(value, MarkdownSafe):
-        return str(value)
-    if isinstance(value, str):
-        return markdown_text(value)
-    return str(value)
-
-
-class MarkdownSafe(str):
-    """Text already fit for the Markdown template (not escaped again)."""
-
-    __slots__ = ()
-
 
 @cache
 def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
@@ -408,14 +379,14 @@ def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
     html = jinja2.Environment(
         loader=loader,
         autoescape=True,
-        finalize=_html_value,
+        finalize=html_value,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
     markdown = jinja2.Environment(
         loader=loader,
-        autoescape=False,  # noqa: S701 - Markdown, escaped by `_markdown_value` instead
-        finalize=_markdown_value,
+        autoescape=False,  # noqa: S701 - Markdown, escaped by `markdown_value` instead
+        finalize=markdown_value,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
@@ -453,29 +424,6 @@ def render_html(review: Review) -> str:
 
 
 # -- Markdown -----------------------------------------------------------------------------------
-
-_MD_BACKSLASHED = re.compile(r"([\\`*_\[\]|~])")
-_MD_ENTITIES: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_MD_ENTITY = re.compile(r"[&<>]")
-_LAYOUT = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_MENTION = re.compile(r"(?<![\w@])@(?=\w)")
-_WORD_JOINER: Final = "\u2060"
-
-
-def markdown_text(text: str, limit: int = MARKDOWN_CELL) -> str:
-    """`text` as literal Markdown, safe in a table cell.
-
-    Line breaks and control characters become a space (a cell is one line); `&`, `<`, `>`
-    become entities (no HTML); the characters that make emphasis, code, links, strikethrough
-    or a cell border are backslash-escaped; an @mention gets an invisible word joiner, so a
-    worker named "@team" pings no one. Text longer than `limit` is cut with "…".
-    """
-    text = _LAYOUT.sub(" ", text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = _MD_ENTITY.sub(lambda match: _MD_ENTITIES[match.group()], text)
-    text = _MD_BACKSLASHED.sub(r"\\\1", text)
-    return _MENTION.sub("@" + _WORD_JOINER, text)
 
 
 @dataclass(frozen=True)

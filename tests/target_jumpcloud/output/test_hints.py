@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from markupsafe import escape
 from target_jumpcloud.model import Outcome, RecordResult
+from target_jumpcloud.output.escaping import markdown_text
 from target_jumpcloud.output.hints import HINTED, HINTS, hint_for, hint_rule, hints_markdown
 from target_jumpcloud.output.report import RunReport, record_entry, utc_now
 from target_jumpcloud.output.review import (
-    markdown_text,
     render_html,
     render_markdown,
     review_from_report,

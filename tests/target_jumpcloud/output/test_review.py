@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from target_jumpcloud.output.escaping import MARKDOWN_CELL, markdown_text
 from target_jumpcloud.output.review import (
-    MARKDOWN_CELL,
     ReviewInputError,
-    markdown_text,
     render_html,
     render_markdown,
     review_from_plan,
