@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from msgspec.structs import replace
 
+from target_jumpcloud.apply.partial import failed_after_write
 from target_jumpcloud.jumpcloud.errors import AuthenticationError, JumpCloudError
 from target_jumpcloud.model import GroupChange, GroupLine, Outcome
 from target_jumpcloud.sync import custom_attributes as custom
@@ -187,22 +188,8 @@ class GroupApply:
                 continue
             result = replace(out[index], groups=action.groups, groups_change=action.groups_change)
             if index in self.errors:
-                result = _failed(result, self.errors[index])
+                result = failed_after_write(
+                    result, self.errors[index], "the next run tries the groups again"
+                )
             out[index] = result
         return out
-
-
-def _failed(result: RecordResult, errors: list[str]) -> RecordResult:
-    """The result of a record whose own write went through but whose groups did not all."""
-    written = {
-        Outcome.CREATED: f"created as {result.username}",
-        Outcome.UPDATED: "updated",
-        Outcome.SUSPENDED: "suspended",
-        Outcome.REACTIVATED: "reactivated",
-    }.get(result.outcome)
-    what = "; ".join(dict.fromkeys(errors))
-    reason = f"{written}, but {what}" if written else what
-    logger.warning("%s: %s", result.email or result.deel_id, reason)
-    return replace(
-        result, outcome=Outcome.FAILED, reason=f"{reason}; the next run tries the groups again"
-    )

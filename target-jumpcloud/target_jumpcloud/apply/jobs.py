@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from msgspec.structs import replace
 
+from target_jumpcloud.apply.partial import failed_after_write
 from target_jumpcloud.jumpcloud.errors import AuthenticationError, JumpCloudError
 from target_jumpcloud.model import Outcome, UserState
 from target_jumpcloud.sync.schedules import JobChange, batch_schedules
@@ -139,23 +140,9 @@ def apply_schedules(
     for index in users:
         result = out[index]
         if index in errors:
-            out[index] = _failed(result, errors[index])
+            out[index] = failed_after_write(
+                result, errors[index], "the next run schedules them again"
+            )
         elif result.outcome is Outcome.UNCHANGED:  # (its manager's create failed: jobs only)
             out[index] = replace(result, outcome=Outcome.SCHEDULED)
     return out
-
-
-def _failed(result: RecordResult, errors: list[str]) -> RecordResult:
-    """The result of a record whose own write went through but whose jobs did not all."""
-    written = {
-        Outcome.CREATED: f"created as {result.username}",
-        Outcome.UPDATED: "updated",
-        Outcome.SUSPENDED: "suspended",
-        Outcome.REACTIVATED: "reactivated",
-    }.get(result.outcome)
-    what = "; ".join(dict.fromkeys(errors))
-    reason = f"{written}, but {what}" if written else what
-    logger.warning("%s: %s", result.email or result.deel_id, reason)
-    return replace(
-        result, outcome=Outcome.FAILED, reason=f"{reason}; the next run schedules them again"
-    )

@@ -15,21 +15,19 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from target_jumpcloud.settings.reading import InvalidSetting, setting_reader
 from target_jumpcloud.shown import shown
 from target_jumpcloud.zones import ABBREVIATIONS, find_zone, zone_label
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 DEFAULT_ACTIVATION_TIME: Final = dt.time(9, 0)
 DEFAULT_SUSPENSION_TIME: Final = dt.time(23, 59)
 DEFAULT_TIMEZONE: Final = "UTC"
+_UTC: Final[dt.tzinfo] = dt.UTC
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _DIGITS = re.compile(r"\d+")
-
-
-class _InvalidError(ValueError):
-    """One setting's value is invalid (the message says why, without the setting's name)."""
 
 
 @dataclass(frozen=True)
@@ -73,16 +71,7 @@ def read_effective_dating(
         in the order of the settings table.
     """
     problems: list[str] = []
-
-    def read(name: str, parse: Callable[[object], Any], default: Any) -> Any:  # noqa: ANN401
-        value = config.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return default
-        try:
-            return parse(value)
-        except _InvalidError as exc:
-            problems.append(f"{name}: {exc}")
-            return default
+    read = setting_reader(config, problems)
 
     settings = EffectiveDating(
         enabled=read("effective_dating", _flag, default=False),
@@ -90,7 +79,7 @@ def read_effective_dating(
         activate_on_start_date=read("activate_on_start_date", _flag, default=False),
         activation_time=read("activation_time", _clock, DEFAULT_ACTIVATION_TIME),
         suspension_time=read("suspension_time", _clock, DEFAULT_SUSPENSION_TIME),
-        default_timezone=read("default_timezone", _zone, dt.UTC),
+        default_timezone=read("default_timezone", _zone, _UTC),
         as_of=read("as_of", _as_of, default=None),
     )
     if settings.as_of is not None and not dry_run:
@@ -106,7 +95,7 @@ def _flag(value: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    raise _InvalidError(f"expected true or false, got {shown(value)}")
+    raise InvalidSetting(f"expected true or false, got {shown(value)}")
 
 
 def _days(value: object) -> int:
@@ -115,25 +104,25 @@ def _days(value: object) -> int:
     elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         number = int(value.strip())
     else:
-        raise _InvalidError(
+        raise InvalidSetting(
             f"expected a whole number of days (0 or more) or null, got {shown(value)}"
         )
     if number < 0:
-        raise _InvalidError(f"must not be negative, got {number}")
+        raise InvalidSetting(f"must not be negative, got {number}")
     return number
 
 
 def _clock(value: object) -> dt.time:
     match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise _InvalidError(f"expected a local time HH:MM (00:00 to 23:59), got {shown(value)}")
+        raise InvalidSetting(f"expected a local time HH:MM (00:00 to 23:59), got {shown(value)}")
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def _zone(value: object) -> dt.tzinfo:
     zone = find_zone(value) if isinstance(value, str) else None
     if zone is None:
-        raise _InvalidError(
+        raise InvalidSetting(
             f"expected an IANA time zone name such as 'Africa/Lagos' (or one of the "
             f"abbreviations {', '.join(list(ABBREVIATIONS)[:4])}, ...), got {shown(value)}"
         )
@@ -148,7 +137,7 @@ def _as_of(value: object) -> dt.datetime:
             when = None
         if when is not None and when.tzinfo is not None:
             return when.astimezone(dt.UTC)
-    raise _InvalidError(
+    raise InvalidSetting(
         "expected an ISO 8601 date-time with its offset, such as "
         f"'2027-01-04T06:00:00+01:00' or '2027-01-04T05:00:00Z', got {shown(value)}"
     )

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
+from target_jumpcloud.settings.reading import InvalidSetting, setting_reader
+from target_jumpcloud.shown import shown
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 #: A Deel profile id: a UUID, any case (the default `out_of_scope_id_pattern`).
 DEFAULT_ID_PATTERN: Final = (
     "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 DEFAULT_OUT_OF_SCOPE_AFTER: Final = 2
-_SHOWN_MAX = 60
 
 
 class OutOfScopeMode(StrEnum):
@@ -64,10 +66,6 @@ class LeaverSettings:
         return self.out_of_scope_id_pattern.fullmatch(employee_identifier) is not None
 
 
-class _InvalidError(ValueError):
-    """One setting's value is invalid (the message says why, without the setting's name)."""
-
-
 def read_leaver_settings(config: Mapping[str, Any]) -> tuple[LeaverSettings, list[str]]:
     """Read the leaver settings, collecting every problem instead of the first.
 
@@ -77,16 +75,7 @@ def read_leaver_settings(config: Mapping[str, Any]) -> tuple[LeaverSettings, lis
         (settings, problems): each problem is one line that starts with the setting's name.
     """
     problems: list[str] = []
-
-    def read(name: str, parse: Callable[[object], Any], default: Any) -> Any:  # noqa: ANN401
-        value = config.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return default
-        try:
-            return parse(value)
-        except _InvalidError as exc:
-            problems.append(f"{name}: {exc}")
-            return default
+    read = setting_reader(config, problems)
 
     settings = LeaverSettings(
         out_of_scope=read("out_of_scope", _mode, OutOfScopeMode.REPORT),
@@ -98,17 +87,12 @@ def read_leaver_settings(config: Mapping[str, Any]) -> tuple[LeaverSettings, lis
     return settings, problems
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-
-
 def _mode(value: object) -> OutOfScopeMode:
     text = value.strip().lower() if isinstance(value, str) else None
     for mode in OutOfScopeMode:
         if text == mode.value:
             return mode
-    raise _InvalidError(f"expected 'report' or 'suspend', got {_shown(value)}")
+    raise InvalidSetting(f"expected 'report' or 'suspend', got {shown(value)}")
 
 
 def _runs(value: object) -> int:
@@ -118,22 +102,22 @@ def _runs(value: object) -> int:
     elif isinstance(value, str) and value.strip().isdigit():
         number = int(value.strip())
     if number is None or number < 1:
-        raise _InvalidError(f"expected a whole number of runs, 1 or more, got {_shown(value)}")
+        raise InvalidSetting(f"expected a whole number of runs, 1 or more, got {shown(value)}")
     return number
 
 
 def _pattern(value: object) -> re.Pattern[str]:
     if not isinstance(value, str):
-        raise _InvalidError(f"expected a regular expression (text), got {_shown(value)}")
+        raise InvalidSetting(f"expected a regular expression (text), got {shown(value)}")
     try:
         return re.compile(value.strip())
     except re.error as exc:
-        raise _InvalidError(f"not a valid regular expression ({exc})") from None
+        raise InvalidSetting(f"not a valid regular expression ({exc})") from None
 
 
 def _group_name(value: object) -> str:
     if not isinstance(value, str):
-        raise _InvalidError(f"expected a JumpCloud user group's name, got {_shown(value)}")
+        raise InvalidSetting(f"expected a JumpCloud user group's name, got {shown(value)}")
     return " ".join(value.split())
 
 
@@ -144,22 +128,22 @@ def _steps(value: object) -> tuple[LeaverStep, ...]:
             try:
                 value = json.loads(text)
             except ValueError:
-                raise _InvalidError(f"expected a list of steps, got {_shown(value)}") from None
+                raise InvalidSetting(f"expected a list of steps, got {shown(value)}") from None
         else:
             value = [part for part in text.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
-        raise _InvalidError(f"expected a list of steps, got {_shown(value)}")
+        raise InvalidSetting(f"expected a list of steps, got {shown(value)}")
     known = {step.value: step for step in LeaverStep}
     chosen: set[LeaverStep] = set()
     unknown: list[str] = []
     for item in value:
         step = known.get(item.strip()) if isinstance(item, str) else None
         if step is None:
-            unknown.append(_shown(item))
+            unknown.append(shown(item))
         else:
             chosen.add(step)
     if unknown:
-        raise _InvalidError(
+        raise InvalidSetting(
             f"unknown step(s) {', '.join(unknown)}; the steps are {', '.join(known)}"
         )
     return tuple(step for step in LeaverStep if step in chosen)  # always run in this order
