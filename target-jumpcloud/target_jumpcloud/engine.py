@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from target_jumpcloud.apply.leavers import apply_leavers
 from target_jumpcloud.apply.users import apply_plan
-from target_jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.jumpcloud.errors import AuthenticationError
+from target_jumpcloud.jumpcloud.group_reading import GroupReadError, GroupReading
 from target_jumpcloud.model import (
     Action,
     ActionKind,
@@ -167,7 +167,7 @@ class SyncRun:
         self.plan_time: datetime | None = None
         self._read_progress = Progress(self.logger, "worker records read")
         self._reviewed: LoadedPlan | None = None
-        # docs/groups.md: the groups and their members, read beside the users (group_reading.py)
+        # The groups and their members, read beside the users (jumpcloud/group_reading.py).
         self._groups: GroupReading | None = None
         self._extra_group_names: list[str] = []
         self._group_read_wanted = False
