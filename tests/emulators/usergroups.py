@@ -178,7 +178,7 @@ class Group:
     def member_list(self) -> list[str]:
         """The members in joining order, kept until they change (`changed`).
 
-        A page is then a slice: skipping to page k of a 100,000-member group walked k × 100
+        A page is then a slice: skipping to page k of a 100,000-member group walked 100 k
         keys of the dict each time, 50 million for its 1,000 pages.
         """
         if self._listed is None:

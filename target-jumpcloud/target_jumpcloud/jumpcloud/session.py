@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.hooks import default_hooks
-from requests.structures import CaseInsensitiveDict
 from typing_extensions import override
 
 if TYPE_CHECKING:
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
     from requests.auth import AuthBase
     from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
+    from requests.structures import CaseInsensitiveDict
 
 _PREPARED_URLS_MAX: Final = 1_000  # distinct URLs (without the query) kept as prepared
 
@@ -44,6 +44,7 @@ class ApiSession(requests.Session):
         super().__init__()
         self._environment: dict[tuple[str, str], _Settings] = {}
         self._prepared_urls: dict[str, str] = {}  # URL → as `requests` prepares it
+        self._checked_headers: tuple[tuple[Any, ...], CaseInsensitiveDict[str]] | None = None
 
     @override
     def merge_environment_settings(
@@ -83,8 +84,8 @@ class ApiSession(requests.Session):
         else, and a redirect, goes the usual way.
         """
         query = _query(params)
-        plain = auth is not None and self.auth is None and not self.params and not self.cookies
-        if query is None or not plain or any(self.hooks.values()) or "#" in url:
+        plain = self.auth is None and not self.params and not self.cookies and "#" not in url
+        if auth is None or query is None or not plain or any(self.hooks.values()):
             return self.request("GET", url, params=params, auth=auth, timeout=timeout)
         prepared = requests.PreparedRequest()
         prepared.method = "GET"
@@ -95,7 +96,7 @@ class ApiSession(requests.Session):
             if len(self._prepared_urls) < _PREPARED_URLS_MAX:
                 self._prepared_urls[url] = base
         prepared.url = f"{base}{'&' if '?' in base else '?'}{query}" if query else base
-        prepared.headers = CaseInsensitiveDict(self.headers)
+        prepared.headers = self._headers_checked()
         prepared.body = None
         prepared.hooks = default_hooks()
         # (no Cookie header: the jar is empty, so `requests` would add none)
@@ -106,18 +107,27 @@ class ApiSession(requests.Session):
             prepared,
             stream=False,
             timeout=timeout,
-            verify=settings["verify"],
+            verify=settings["verify"] if settings["verify"] is not None else True,
             cert=settings["cert"],
             proxies=settings["proxies"],
         )
         response.elapsed = timedelta(0)  # (never read by the client)
         if response.headers.get("Set-Cookie") is not None:
-            extract_cookies_to_jar(self.cookies, prepared, response.raw)
+            extract_cookies_to_jar(self.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
         if response.is_redirect:
             response.close()
             return self.request("GET", url, params=params, auth=auth, timeout=timeout)
         _ = response.content  # read now, so the connection goes back to the pool
         return response
+
+    def _headers_checked(self) -> CaseInsensitiveDict[str]:
+        """A copy of the session's headers, checked as `prepare_headers` checks them (once)."""
+        key = tuple(self.headers.items())
+        if self._checked_headers is None or self._checked_headers[0] != key:
+            checked = requests.PreparedRequest()
+            checked.prepare_headers(self.headers)
+            self._checked_headers = (key, checked.headers)
+        return self._checked_headers[1].copy()
 
 
 def _query(params: Mapping[str, Any] | None) -> str | None:

@@ -31,7 +31,6 @@ from target_jumpcloud.jumpcloud.errors import (
     UnknownOutcomeError,
 )
 from target_jumpcloud.jumpcloud.request_counts import API_OAUTH, API_V1, RequestCounts, api_of_path
-from target_jumpcloud.jumpcloud.session import ApiSession
 from target_jumpcloud.jumpcloud.retries import (
     BACKOFF_CAP_SECONDS,
     MIN_ATTEMPTS,
@@ -41,6 +40,7 @@ from target_jumpcloud.jumpcloud.retries import (
     backoff_scale,
     parse_retry_after,
 )
+from target_jumpcloud.jumpcloud.session import ApiSession
 from target_jumpcloud.settings.sync_settings import require_secure_url
 
 if TYPE_CHECKING:
@@ -283,21 +283,7 @@ class Transport:
             sent = credential()
             self.request_counts.count(api, method)
             try:
-                if method == "GET" and json_body is None and form is None:  # list pages
-                    response = self.session.get_page(
-                        url, params=params, auth=sent, timeout=self.timeout
-                    )
-                else:
-                    response = self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json_body,
-                        data=form,
-                        headers=_FORM_HEADERS if form is not None else None,
-                        auth=sent,
-                        timeout=self.timeout,
-                    )
+                response = self._send_once(method, url, sent, params, json_body, form)
             except _TRANSPORT_ERRORS as exc:
                 reason = self._scrub(_transport_reason(exc))
                 if not idempotent:
@@ -336,6 +322,29 @@ class Transport:
                     )
                 logger.warning("%s: HTTP %s; retrying in %.1fs", what, status, delay)
             retries.pause(delay)
+
+    def _send_once(  # noqa: PLR0917 - the request's parts
+        self,
+        method: str,
+        url: str,
+        sent: Credential,
+        params: Mapping[str, Any] | None,
+        json_body: Mapping[str, Any] | None,
+        form: Mapping[str, str] | None,
+    ) -> requests.Response:
+        """One attempt; a GET (a list page, mostly) by the session's lean path."""
+        if method == "GET" and json_body is None and form is None:
+            return self.session.get_page(url, params=params, auth=sent, timeout=self.timeout)
+        return self.session.request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            data=form,
+            headers=_FORM_HEADERS if form is not None else None,
+            auth=sent,
+            timeout=self.timeout,
+        )
 
     def _grant_token(self) -> TokenGrant:
         """Mint an access token: the client-credentials grant, retried as any API read.

@@ -24,19 +24,19 @@ PARAMS: list[dict[str, Any]] = [
 ]
 
 
-def _sent(session: ApiSession, send: Any) -> requests.PreparedRequest:  # noqa: ANN401
+def _sent(session: ApiSession, send: Any) -> requests.PreparedRequest:
     captured: list[requests.PreparedRequest] = []
 
-    def capture(request: requests.PreparedRequest, **_: Any) -> requests.Response:  # noqa: ANN401
+    def capture(request: requests.PreparedRequest, **_: Any) -> requests.Response:
         captured.append(request)
         response = requests.Response()
-        response.status_code, response._content = 200, b"[]"  # noqa: SLF001
+        response.status_code, response._content = 200, b"[]"
         response.request = request
         return response
 
     adapter = session.get_adapter("http://127.0.0.1/")
     original = adapter.send
-    adapter.send = capture  # type: ignore[method-assign]
+    adapter.send = capture  # type: ignore[method-assign,assignment]
     try:
         send()
     finally:
