@@ -36,6 +36,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -567,8 +568,49 @@ class PipelineRun:
     emulator_cpu: float = 0.0  # CPU seconds the emulator process spent during the run
 
 
-def _wait(process: subprocess.Popen[bytes], deadline: float) -> Proc:
-    """Reap one child with `os.wait4` (its own rusage, not the cumulative RUSAGE_CHILDREN)."""
+class PeakRss:
+    """Each child's own peak RSS (`VmHWM`), sampled from /proc every 5 ms while it runs.
+
+    `ru_maxrss` from `wait4` overstates it: Linux carries the forking process's peak into
+    the child across `exec`, so with a 100,000-worker workforce in this process (about
+    480 MB) every child "peaked" at least there (the tap, 60 MB alone, read 477 MB). The
+    high-water mark of the child's own memory only rises, so one sample after its peak is
+    exact; a child gone before any sample falls back to `ru_maxrss`.
+    """
+
+    def __init__(self, *processes: subprocess.Popen[bytes]) -> None:
+        self._pids = [p.pid for p in processes]
+        self._peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for pid in self._pids:
+                with contextlib.suppress(OSError, ValueError):
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    for line in status.splitlines():
+                        if line.startswith("VmHWM:"):
+                            mb = int(line.split()[1]) / 1024
+                            self._peaks[pid] = max(mb, self._peaks.get(pid, 0.0))
+            self._stop.wait(0.005)
+
+    def peak_mb(self, pid: int) -> float | None:
+        """The child's peak RSS in MB, once it has been reaped (None: never sampled)."""
+        return self._peaks.get(pid)
+
+    def stop(self) -> None:
+        """Stop sampling (call after reaping every child)."""
+        self._stop.set()
+        self._thread.join()
+
+
+def _wait(process: subprocess.Popen[bytes], deadline: float, peaks: PeakRss | None = None) -> Proc:
+    """Reap one child with `os.wait4` (its own rusage, not the cumulative RUSAGE_CHILDREN).
+
+    `peaks`: the child's own peak RSS, sampled (see `PeakRss`), instead of `ru_maxrss`.
+    """
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
@@ -580,7 +622,9 @@ def _wait(process: subprocess.Popen[bytes], deadline: float) -> Proc:
         time.sleep(0.002)
     process.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux.
-    return Proc(process.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    sampled = peaks.peak_mb(process.pid) if peaks is not None else None
+    rss = sampled if sampled is not None else usage.ru_maxrss / 1024
+    return Proc(process.returncode, rss, usage.ru_utime + usage.ru_stime)
 
 
 class Workspace:
@@ -668,7 +712,9 @@ class Workspace:
             )
             assert tap.stdout is not None
             tap.stdout.close()
-            tap_proc = _wait(tap, deadline)
+            peaks = PeakRss(tap)
+            tap_proc = _wait(tap, deadline, peaks)
+            peaks.stop()
             wall = time.perf_counter() - started
             out, _ = counter.communicate(timeout=60)
         if tap_proc.code:
@@ -708,8 +754,10 @@ class Workspace:
             )
             assert tap.stdout is not None
             tap.stdout.close()
-            tap_proc = _wait(tap, deadline)
-            target_proc = _wait(target, deadline)
+            peaks = PeakRss(tap, target)  # (after both `exec`s: Popen returns once done)
+            tap_proc = _wait(tap, deadline, peaks)
+            target_proc = _wait(target, deadline, peaks)
+            peaks.stop()
             wall = time.perf_counter() - started
         if tap_proc.code:
             raise RuntimeError(f"tap-deel exited {tap_proc.code}; see {tap_log}:\n{_tail(tap_log)}")

@@ -10,10 +10,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` to `path` (its folder is created) by temp file + rename; return the path."""
+def write_atomically(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> Path:
+    """Write `data` to `path` (its folder is created) by temp file + rename; return the path.
+
+    `data` may come in pieces (an iterable of bytes), written as they come: a large file
+    need not be held whole. An error while they come leaves the old file as it was.
+    """
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(
@@ -22,7 +30,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                stream.write(piece)
             stream.flush()
             os.fsync(stream.fileno())
         temp.replace(target)

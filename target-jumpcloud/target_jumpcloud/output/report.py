@@ -7,6 +7,7 @@ ever holds the API key: they are built only from `RecordResult`s, which never se
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from target_jumpcloud.sync.managers import missing_manager_id
 if TYPE_CHECKING:
     import logging
     import os
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from target_jumpcloud.settings.sync_settings import SyncSettings
@@ -209,6 +210,10 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (with `status`, `applied` and `message`)."""
+        return {**self._head(), "records": [record_entry(r) for r in self.records]}
+
+    def _head(self) -> dict[str, Any]:
+        """Everything but the records (which come last)."""
         finished = self.finished_at or utc_now()
         return {
             "started_at": iso(self.started_at),
@@ -218,13 +223,20 @@ class RunReport:
             "applied": self.applied,
             "message": self.message,
             "counts": self.counts,
-            "records": [record_entry(r) for r in self.records],
             **({"directory": self.directory.to_json()} if self.directory is not None else {}),
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the report atomically: a temporary file beside it, then a rename."""
-        return write_atomically(path, _report_bytes(self.to_json()))
+        """Write the report atomically: a temporary file beside it, then a rename.
+
+        The records are encoded a thousand at a time as they are written, so the report of
+        100,000 records (68 MB with three group rules) is never held whole, nor its entries.
+        """
+        try:
+            records = map(record_entry, self.records)
+            return write_atomically(path, _report_chunks(self._head(), records))
+        except _UNENCODABLE:
+            return write_atomically(path, _json_dumps_bytes(self.to_json()))
 
 
 def record_entry(result: RecordResult) -> dict[str, Any]:
@@ -262,11 +274,52 @@ def _report_bytes(data: dict[str, Any]) -> bytes:
     surrogate, say in a value read from JumpCloud) is written by `json` instead, the surrogate
     as its backslash escape, rather than making the report unwritable.
     """
+    head = dict(data)
+    records = head.pop("records", None)
     try:
+        if isinstance(records, list) and list(data)[-1] == "records":
+            return b"".join(_report_chunks(head, records))
         return msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n"
-    except (msgspec.EncodeError, UnicodeError, TypeError):
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        return text.encode("utf-8", errors="backslashreplace")
+    except _UNENCODABLE:
+        return _json_dumps_bytes(data)
+
+
+_UNENCODABLE: Final = (msgspec.EncodeError, UnicodeError, TypeError)
+_RECORDS_AT_ONCE: Final = 1_000
+_NO_RECORDS: Final = b"[]\n}"
+
+
+def _json_dumps_bytes(data: dict[str, Any]) -> bytes:
+    """`_report_bytes` by `json`, for a text msgspec cannot encode."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", errors="backslashreplace")
+
+
+def _report_chunks(head: dict[str, Any], records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    r"""`_report_bytes` of `{**head, "records": records}`, a thousand records at a time.
+
+    Each batch is formatted as a list (its items indented by 2) and indented by 2 more, to
+    sit under `records` as `json.dumps` puts them: a JSON text holds no raw newline, so
+    indenting is one replace of `\n` per batch.
+
+    Raises:
+        msgspec.EncodeError, UnicodeError, TypeError: a value msgspec cannot encode.
+    """
+    opening = msgspec.json.format(msgspec.json.encode({**head, "records": []}), indent=2)
+    remaining = iter(records)
+    batch = list(itertools.islice(remaining, _RECORDS_AT_ONCE))
+    if not batch or not opening.endswith(_NO_RECORDS):
+        yield opening + b"\n"
+        return
+    yield opening[: -len(_NO_RECORDS)] + b"["
+    separator = b"\n"
+    while batch:
+        text = msgspec.json.format(msgspec.json.encode(batch), indent=2)
+        items = text[2:-2]  # (without the list's own `[\n` and `\n]`)
+        yield separator + b"  " + items.replace(b"\n", b"\n  ")
+        separator = b",\n"
+        batch = list(itertools.islice(remaining, _RECORDS_AT_ONCE))
+    yield b"\n  ]\n}\n"
 
 
 def describe_record(result: RecordResult) -> str:

@@ -203,3 +203,15 @@ def test_progress_logs_at_most_every_interval_and_at_the_end(caplog):
     assert sum(logged) == 5  # at 5, 10, 15, 20 s and at the end (25 s)
     assert caplog.messages[-1] == "records read: 100/100"
     assert caplog.messages[0] == "records read: 20/100"
+
+
+@pytest.mark.parametrize("email", ["w@acme.example", "x\ud800y@acme.example"])
+def test_the_report_written_in_pieces_is_the_whole_reports_bytes(tmp_path, email):
+    # (a lone surrogate cannot be encoded by msgspec: the report is then written by json)
+    results = [_result(i, Outcome.UNCHANGED, username=f"u{i}") for i in range(2_345)]
+    results[1_500] = RecordResult(position=1_500, deel_id="p", email=email, outcome=Outcome.SKIPPED)
+    report = RunReport.from_results(results, started_at=START, dry_run=True, finished_at=END)
+    path = report.write(tmp_path / "report.json")
+    whole = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    assert path.read_bytes() == whole.encode("utf-8", errors="backslashreplace")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]

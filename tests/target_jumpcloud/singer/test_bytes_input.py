@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from target_jumpcloud.jumpcloud.transport import _Session
+from target_jumpcloud.jumpcloud.session import ApiSession as _Session
 from target_jumpcloud.singer.reader import (
     READ_CHUNK,
     InputStreamError,

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from target_jumpcloud.jumpcloud.client import JumpCloudClient
 from target_jumpcloud.model import DirectoryUser, UserState
-from target_jumpcloud.output.report import _report_bytes
+from target_jumpcloud.output.report import _report_bytes, _report_chunks
 from target_jumpcloud.settings.mapping_table import synced_attributes
 from target_jumpcloud.singer.reader import TYPES_CHECKED, NumberedSingerReader, RecordDecoder
 from target_jumpcloud.singer.sinks import MappedFieldsChecker
@@ -97,6 +97,21 @@ def test_the_report_bytes_are_json_dumps_with_indent_2() -> None:
     }
     expected = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     assert _report_bytes(data) == expected.encode()
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 2501])
+def test_the_report_written_in_batches_is_json_dumps_with_indent_2(count: int) -> None:
+    lines = [{"group": "Dept - R&D", "id": "a" * 24, "change": "kept"}, {"group": "\u2028"}]
+    records = [
+        {"deel_id": f"p{i}", "groups": lines if i % 2 else [], "changes": {"x": [i, None]}}
+        for i in range(count)
+    ]
+    data = {"counts": {"created": count}, "message": "a\nb", "records": records}
+    expected = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    assert _report_bytes(data) == expected
+    assert b"".join(_report_chunks({k: v for k, v in data.items() if k != "records"}, records)) == (
+        expected
+    )
 
 
 def test_a_report_with_a_lone_surrogate_is_still_written() -> None:
