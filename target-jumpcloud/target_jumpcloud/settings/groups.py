@@ -39,7 +39,6 @@ GROUP_NAME_LIMIT: Final = 255
 RESERVED_ATTRIBUTES: Final = ("deelSyncMissing", "deelSyncLeaver")
 _CUSTOM_NAME: Final = re.compile(rf"[A-Za-z0-9]{{1,{CUSTOM_NAME_LIMIT}}}")
 _PERCENT_MAX: Final = 100
-_SHOWN_MAX: Final = 60
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,7 @@ def _when(
         if values is None:
             problems.append(
                 f"{where}: when: {name}: expected a non-empty text or a list of them, "
-                f"got {shown(value, _SHOWN_MAX)}"
+                f"got {shown(value)}"
             )
             continue
         conditions.append((name, frozenset(values)))
@@ -246,7 +245,7 @@ def _flag(config: Mapping[str, Any], name: str, problems: list[str]) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    problems.append(f"{name}: expected true or false, got {shown(value, _SHOWN_MAX)}")
+    problems.append(f"{name}: expected true or false, got {shown(value)}")
     return False
 
 
@@ -257,7 +256,7 @@ def _ledger_attribute(raw: object, mapping: Mapping[str, str], problems: list[st
     name = raw.strip() if isinstance(raw, str) else raw
     if not isinstance(name, str) or _CUSTOM_NAME.fullmatch(name) is None:
         problems.append(
-            f"{setting}: {shown(raw, _SHOWN_MAX)} is not a custom attribute name "
+            f"{setting}: {shown(raw)} is not a custom attribute name "
             f"(1-{CUSTOM_NAME_LIMIT} letters or digits)"
         )
         return DEFAULT_LEDGER_ATTRIBUTE
@@ -286,6 +285,6 @@ def _percent(raw: object, problems: list[str]) -> float:
         except ValueError:
             value = None
     if value is None or not math.isfinite(value) or not 0 <= value <= _PERCENT_MAX:
-        problems.append(f"{setting}: expected a number from 0 to 100, got {shown(raw, _SHOWN_MAX)}")
+        problems.append(f"{setting}: expected a number from 0 to 100, got {shown(raw)}")
         return DEFAULT_MAX_GROUP_REMOVAL_PERCENT
     return value
